@@ -1,0 +1,56 @@
+# Two commands do all set-up on a fresh machine:
+#   make demo   - installs, makes sure PostGIS and Redis answer, migrates, builds the demo city,
+#                 seeds demo accounts and serves http://127.0.0.1:8000
+#   make test   - the same set-up, then the whole test suite against real PostGIS and Redis
+# `make test-fast` skips the slow end-to-end tests; `make lint` runs ruff.
+
+SHELL := /bin/bash
+VENV := .venv
+BIN := $(VENV)/bin
+PYTHON := $(shell scripts/find_python.sh)
+DEMO_ENV := COURIER_MODE=demo COURIER_NETWORK=demo
+
+.PHONY: install services db demo demo-data test test-fast lint bench clean
+
+$(BIN)/python:
+	@test -n "$(PYTHON)" || { echo "Python >= 3.12 is required"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+install: $(VENV)/.installed
+
+services: install
+	$(BIN)/python scripts/ensure_services.py
+
+db: services
+	$(BIN)/courier db upgrade
+
+demo-data: db
+	$(DEMO_ENV) $(BIN)/courier geodata synth --name demo
+	$(DEMO_ENV) $(BIN)/courier demo seed
+
+demo: demo-data
+	@echo
+	@echo "Courier dispatch demo"
+	@echo "  API:            http://127.0.0.1:8000/api/v1"
+	@echo "  OpenAPI docs:   http://127.0.0.1:8000/docs"
+	@echo "  Courier WS:     ws://127.0.0.1:8000/ws/courier   Dispatch WS: ws://127.0.0.1:8000/ws/dispatch"
+	@echo "  Log in with POST /api/v1/auth/token (form: username, password) using the accounts above."
+	@echo
+	$(DEMO_ENV) $(BIN)/courier serve --host 127.0.0.1 --port 8000
+
+test: services
+	$(BIN)/python -m pytest -q
+
+test-fast: services
+	$(BIN)/python -m pytest -q -m "not slow"
+
+lint: install
+	$(BIN)/ruff check .
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache

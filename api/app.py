@@ -1,0 +1,77 @@
+"""The composition root: builds engines, clients and the FastAPI app from `Settings`.
+
+Nothing is built at import time; `create_app(settings)` does it all, and the lifespan opens and
+closes the connections. Domain packages receive what they need as arguments.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI
+from redis.asyncio import Redis
+
+from api.database import make_engine, make_sessionmaker
+from api.errors import BodySizeLimit, install_error_handlers, register_error
+from api.metrics import Metrics, MetricsMiddleware
+from api.routers import auth, couriers, health, orders, users, zones
+from api.security import PasswordHasher
+from api.settings import Settings
+from dispatch.service_area import ZoneServiceArea
+from geodata.zones import DuplicateZone, ZoneError
+
+__all__ = ["create_app", "API_PREFIX"]
+
+API_PREFIX = "/api/v1"
+log = logging.getLogger(__name__)
+
+#: Routers mounted under `/api/v1`, in the order they appear in the OpenAPI document.
+ROUTERS: list[APIRouter] = [
+    auth.router,
+    users.router,
+    couriers.router,
+    orders.router,
+    zones.router,
+]
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.engine = make_engine(settings.database_url)
+        app.state.sessionmaker = make_sessionmaker(app.state.engine)
+        app.state.redis = Redis.from_url(settings.redis_url, decode_responses=False)
+        try:
+            yield
+        finally:
+            await app.state.redis.aclose()
+            await app.state.engine.dispose()
+
+    app = FastAPI(
+        title="Courier dispatch",
+        version="0.1.0",
+        summary="Assigns orders to couriers, plans routes, follows couriers live and proves "
+        "every handoff with signed QR codes.",
+        lifespan=lifespan,
+        openapi_url="/openapi.json",
+    )
+    app.state.settings = settings
+    app.state.password_hasher = PasswordHasher()
+    app.state.metrics = Metrics()
+    app.state.service_area = ZoneServiceArea()
+
+    install_error_handlers(app)
+    register_error(ZoneError, 422)
+    register_error(DuplicateZone, 409)
+    for router in ROUTERS:
+        app.include_router(router, prefix=API_PREFIX)
+    app.include_router(health.router)
+    app.include_router(health.router, prefix=API_PREFIX)
+
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    return app

@@ -1,0 +1,156 @@
+"""One error shape for every failure: `{"error": {"code", "message", "details"}}`.
+
+Domain packages raise their own typed errors (each with a `code`); this module maps them to
+HTTP statuses and renders the message in the caller's language. Nothing else in the API
+builds an error body.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from redis.exceptions import ConnectionError as RedisConnectionError
+from sqlalchemy.exc import DBAPIError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api.i18n import pick_language, translate
+from dispatch import exceptions as dispatch_errors
+
+__all__ = ["ApiError", "error_response", "install_error_handlers", "BodySizeLimit", "STATUS_BY_ERROR"]
+
+log = logging.getLogger(__name__)
+
+
+class ApiError(Exception):
+    """An error that belongs to the HTTP layer itself (authentication, malformed requests)."""
+
+    def __init__(
+        self, status_code: int, code: str, message: str, details: Any = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.code = code
+        self.message = message
+        self.details = details
+        self.headers = headers
+
+
+#: Domain error base classes and their HTTP status; the first match (most specific first) wins.
+STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
+    (dispatch_errors.NotFound, 404),
+    (dispatch_errors.PermissionDenied, 403),
+    (dispatch_errors.InvalidInput, 422),
+    (dispatch_errors.Conflict, 409),
+    (dispatch_errors.DispatchError, 400),
+]
+
+
+def register_error(error_class: type[Exception], status_code: int) -> None:
+    """Let another domain package's errors map to a status (called by the composition root)."""
+    STATUS_BY_ERROR.insert(0, (error_class, status_code))
+
+
+def error_response(
+    request: Request | None, status_code: int, code: str, message: str, details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    language = pick_language(request.headers.get("accept-language") if request else None)
+    body = {"error": {"code": code, "message": translate(code, language, message),
+                      "details": details}}
+    return JSONResponse(status_code=status_code, content=body, headers=headers)
+
+
+def _status_for(exc: Exception) -> int | None:
+    for error_class, status_code in STATUS_BY_ERROR:
+        if isinstance(exc, error_class):
+            return status_code
+    return None
+
+
+def _jsonable(value: Any) -> Any:
+    return orjson.loads(orjson.dumps(value, default=str))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(request: Request, exc: ApiError) -> JSONResponse:
+        return error_response(request, exc.status_code, exc.code, exc.message, exc.details,
+                              exc.headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = exc.errors()
+        if any(e.get("type") == "json_invalid" for e in errors):
+            return error_response(request, 400, "malformed_json",
+                                  "The request body is not valid JSON.")
+        details = [
+            {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+            for e in errors
+        ]
+        return error_response(request, 422, "validation_error", "The request is invalid.",
+                              _jsonable(details))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "not_authenticated",
+                403: "forbidden"}.get(exc.status_code, "http_error")
+        return error_response(request, exc.status_code, code, str(exc.detail),
+                              headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def _domain_or_unexpected(request: Request, exc: Exception) -> JSONResponse:
+        status_code = _status_for(exc)
+        if status_code is not None:
+            return error_response(request, status_code, getattr(exc, "code", "error"),
+                                  getattr(exc, "message", str(exc)),
+                                  _jsonable(getattr(exc, "details", None)))
+        if isinstance(exc, (DBAPIError, RedisConnectionError, ConnectionError)):
+            log.warning("backing service unavailable: %s", exc)
+            return error_response(request, 503, "service_unavailable",
+                                  "A backing service is unavailable; try again shortly.")
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return error_response(request, 500, "internal_error", "Something went wrong on our side.")
+
+
+class BodySizeLimit:
+    """Refuses request bodies over `max_bytes` with 413, by header or while streaming."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        declared = headers.get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
+            await self._refuse(scope, receive, send)
+            return
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_bytes:
+                    raise ApiError(413, "body_too_large", "The request body is too large.",
+                                   {"max_bytes": self.max_bytes})
+            return message
+
+        await self.app(scope, limited_receive, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope)
+        response = error_response(request, 413, "body_too_large",
+                                  "The request body is too large.", {"max_bytes": self.max_bytes})
+        await response(scope, receive, send)

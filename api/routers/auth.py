@@ -1,0 +1,33 @@
+"""`POST /auth/token`: the OAuth2 password flow, answering a bearer JWT."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.security import OAuth2PasswordRequestForm
+
+from api import schemas
+from api.deps import SessionDep, SettingsDep
+from api.errors import ApiError
+from api.security import issue_access_token
+from dispatch.users import find_user_by_name
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post("/token", response_model=schemas.TokenOut)
+async def issue_token(
+    form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request,
+    session: SessionDep, settings: SettingsDep,
+) -> schemas.TokenOut:
+    user = await find_user_by_name(session, form.username)
+    hasher = request.app.state.password_hasher
+    valid = hasher.verify(form.password, user.password_hash if user else None)
+    if user is None or not valid or not user.is_active:
+        raise ApiError(401, "invalid_credentials", "Wrong user name or password.",
+                       headers={"WWW-Authenticate": "Bearer"})
+    token, expires_at = issue_access_token(user_id=user.id, role=user.role,
+                                           secret_key=settings.secret_key or "",
+                                           ttl_s=settings.access_token_ttl_s)
+    return schemas.TokenOut(access_token=token, expires_at=expires_at)

@@ -1,0 +1,74 @@
+"""`/couriers`: registration by dispatchers, shifts started and ended by couriers."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Literal
+
+from fastapi import APIRouter
+
+from api import schemas
+from api.deps import CurrentUser, DispatcherUser, SessionDep
+from api.errors import ApiError
+from api.presenters import courier_out
+from dispatch.couriers import (
+    change_shift,
+    courier_of_user,
+    get_courier,
+    list_couriers,
+    register_courier,
+)
+from dispatch.exceptions import NotFound
+
+router = APIRouter(prefix="/couriers", tags=["couriers"])
+
+
+@router.post("", status_code=201, response_model=schemas.CourierOut)
+async def add_courier(body: schemas.CourierIn, session: SessionDep,
+                      user: DispatcherUser) -> schemas.CourierOut:
+    courier = await register_courier(session, user_id=body.user_id, name=body.name,
+                                     vehicle=body.vehicle, capacity=body.capacity,
+                                     zone_ids=body.zone_ids)
+    await session.commit()
+    return courier_out(courier)
+
+
+@router.get("", response_model=dict[str, list[schemas.CourierOut]])
+async def get_couriers(session: SessionDep, user: CurrentUser,
+                       shift_state: Literal["on", "off"] | None = None,
+                       vehicle: schemas.Vehicle | None = None) -> dict:
+    """Dispatchers and admins see every courier; a courier sees itself."""
+    if user.role in ("admin", "dispatcher"):
+        couriers = await list_couriers(session, shift_state=shift_state, vehicle=vehicle)
+    elif user.role == "courier":
+        own = await courier_of_user(session, user.id)
+        couriers = [c for c in [own] if c is not None
+                    and (shift_state is None or c.shift_state == shift_state)
+                    and (vehicle is None or c.vehicle == vehicle)]
+    else:
+        raise ApiError(403, "forbidden", "You are not allowed to do this.")
+    return {"items": [courier_out(c) for c in couriers]}
+
+
+@router.get("/{courier_id}", response_model=schemas.CourierOut)
+async def get_one_courier(courier_id: int, session: SessionDep,
+                          user: CurrentUser) -> schemas.CourierOut:
+    courier = await get_courier(session, courier_id)
+    if user.role not in ("admin", "dispatcher") and courier.user_id != user.id:
+        raise NotFound(f"courier {courier_id} not found", details={"courier_id": courier_id})
+    return courier_out(courier)
+
+
+@router.post("/{courier_id}/shift", response_model=schemas.CourierOut)
+async def shift(courier_id: int, body: schemas.ShiftIn, session: SessionDep,
+                user: CurrentUser) -> schemas.CourierOut:
+    """The courier itself, or a dispatcher for it, starts or ends a shift."""
+    if user.role not in ("admin", "dispatcher", "courier"):
+        raise ApiError(403, "forbidden", "You are not allowed to do this.")
+    courier = await get_courier(session, courier_id, for_update=True)
+    if user.role == "courier" and courier.user_id != user.id:
+        raise ApiError(403, "forbidden", "A courier can only change its own shift.")
+    await change_shift(session, courier, action=body.action, now=datetime.now(UTC),
+                       lat=body.lat, lon=body.lon, ends_at=body.ends_at)
+    await session.commit()
+    return courier_out(courier)

@@ -1,0 +1,26 @@
+"""`/zones`: service areas as GeoJSON polygons (dispatchers and admins)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api import schemas
+from api.deps import CurrentUser, DispatcherUser, SessionDep
+from geodata.zones import create_zone, list_zones
+
+router = APIRouter(prefix="/zones", tags=["zones"])
+
+
+@router.post("", status_code=201, response_model=schemas.ZoneOut)
+async def add_zone(body: schemas.ZoneIn, session: SessionDep,
+                   user: DispatcherUser) -> schemas.ZoneOut:
+    zone = await create_zone(session, name=body.name, geometry=body.geometry, active=body.active)
+    await session.commit()
+    return schemas.ZoneOut(id=zone.id, name=zone.name, active=zone.active, geometry=zone.geometry)
+
+
+@router.get("", response_model=dict[str, list[schemas.ZoneOut]])
+async def get_zones(session: SessionDep, user: CurrentUser, active_only: bool = False) -> dict:
+    zones = await list_zones(session, active_only=active_only)
+    return {"items": [schemas.ZoneOut(id=z.id, name=z.name, active=z.active, geometry=z.geometry)
+                      for z in zones]}

@@ -1,0 +1,68 @@
+"""Service configuration, read from the environment when `Settings()` is built.
+
+Nothing here is read at import time: the composition root (`api.app.create_app`, the CLI)
+builds one `Settings` object and passes it down. Required secrets have no default outside
+the demo and test modes.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = ["Settings", "DEMO_SECRET_KEY"]
+
+#: Used only when `COURIER_MODE` is `demo` or `test`; never in production.
+DEMO_SECRET_KEY = "demo-secret-key-not-for-production-use-0123456789"
+
+
+class Settings(BaseSettings):
+    """Every knob of the service; environment variable names are given in `validation_alias`."""
+
+    model_config = SettingsConfigDict(extra="ignore", populate_by_name=True)
+
+    mode: Literal["production", "demo", "test"] = Field(
+        default="production", validation_alias="COURIER_MODE"
+    )
+    database_url: str = Field(
+        default="postgresql+psycopg://postgres@127.0.0.1:5432/courier",
+        validation_alias="DATABASE_URL",
+    )
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0", validation_alias="REDIS_URL")
+    redis_prefix: str = Field(default="courier:", validation_alias="COURIER_REDIS_PREFIX")
+    data_dir: Path = Field(default=Path("./var"), validation_alias="COURIER_DATA_DIR")
+    secret_key: str | None = Field(default=None, validation_alias="COURIER_SECRET_KEY")
+    network: str | None = Field(default="demo", validation_alias="COURIER_NETWORK")
+    handoff_token_ttl_s: int = Field(
+        default=900, ge=30, le=86_400, validation_alias="COURIER_HANDOFF_TOKEN_TTL_S"
+    )
+    access_token_ttl_s: int = Field(
+        default=12 * 3600, ge=60, validation_alias="COURIER_ACCESS_TOKEN_TTL_S"
+    )
+    max_body_bytes: int = Field(default=1_000_000, ge=1024, validation_alias="COURIER_MAX_BODY_BYTES")
+    offer_timeout_s: int = Field(default=30, ge=1, validation_alias="COURIER_OFFER_TIMEOUT_S")
+
+    @model_validator(mode="after")
+    def _secret_required_in_production(self) -> Settings:
+        if self.secret_key is None:
+            if self.mode == "production":
+                raise ValueError(
+                    "COURIER_SECRET_KEY is required (set COURIER_MODE=demo for a local demo)"
+                )
+            self.secret_key = DEMO_SECRET_KEY
+        elif len(self.secret_key) < 32:
+            raise ValueError("COURIER_SECRET_KEY must be at least 32 characters long")
+        if self.network is not None and self.network.strip().lower() in ("", "none"):
+            self.network = None
+        return self
+
+    @property
+    def networks_dir(self) -> Path:
+        return self.data_dir / "networks"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.data_dir / "keys"

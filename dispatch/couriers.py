@@ -1,0 +1,86 @@
+"""Couriers: registration, shifts and the last known position."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.exceptions import Conflict, DuplicateObject, InvalidInput, NotFound
+from dispatch.locations import point_ewkt
+from dispatch.models import VEHICLES, Courier, User
+
+__all__ = ["register_courier", "get_courier", "courier_of_user", "list_couriers", "change_shift"]
+
+
+async def register_courier(session: AsyncSession, *, user_id: int, name: str, vehicle: str,
+                           capacity: int, zone_ids: list[int] | None = None) -> Courier:
+    if vehicle not in VEHICLES:
+        raise InvalidInput(f"unknown vehicle {vehicle!r}", details={"allowed": list(VEHICLES)})
+    user = await session.get(User, user_id)
+    if user is None:
+        raise NotFound(f"user {user_id} not found", details={"user_id": user_id})
+    if user.role != "courier":
+        raise InvalidInput("only a user with the courier role can be a courier",
+                           code="user_not_courier", details={"role": user.role})
+    if await courier_of_user(session, user_id) is not None:
+        raise DuplicateObject(f"user {user_id} is already a courier", details={"user_id": user_id})
+    courier = Courier(user_id=user_id, name=name, vehicle=vehicle, capacity=capacity,
+                      shift_state="off", zone_ids=list(zone_ids or []))
+    session.add(courier)
+    await session.flush()
+    return courier
+
+
+async def get_courier(session: AsyncSession, courier_id: int, *, for_update: bool = False) -> Courier:
+    query = select(Courier).where(Courier.id == courier_id)
+    if for_update:
+        query = query.with_for_update()
+    courier = await session.scalar(query)
+    if courier is None:
+        raise NotFound(f"courier {courier_id} not found", details={"courier_id": courier_id})
+    return courier
+
+
+async def courier_of_user(session: AsyncSession, user_id: int) -> Courier | None:
+    return await session.scalar(select(Courier).where(Courier.user_id == user_id))
+
+
+async def list_couriers(session: AsyncSession, *, shift_state: str | None = None,
+                        vehicle: str | None = None) -> list[Courier]:
+    query = select(Courier).order_by(Courier.id)
+    if shift_state is not None:
+        query = query.where(Courier.shift_state == shift_state)
+    if vehicle is not None:
+        query = query.where(Courier.vehicle == vehicle)
+    return list((await session.scalars(query)).all())
+
+
+async def change_shift(session: AsyncSession, courier: Courier, *, action: str, now: datetime,
+                       lat: float | None, lon: float | None,
+                       ends_at: datetime | None = None) -> Courier:
+    """Starts or ends a shift. Starting needs a position (where dispatch plans from)."""
+    if action == "start":
+        if courier.shift_state == "on":
+            raise Conflict("the shift has already started", code="shift_already_started")
+        if lat is None or lon is None:
+            raise InvalidInput("a shift starts at a position: give lat and lon",
+                               code="position_required")
+        if ends_at is not None and ends_at <= now:
+            raise InvalidInput("the shift must end in the future", code="invalid_shift_end")
+        courier.shift_state = "on"
+        courier.shift_started_at = now
+        courier.shift_ends_at = ends_at
+    elif action == "end":
+        if courier.shift_state == "off":
+            raise Conflict("no shift is running", code="shift_not_started")
+        courier.shift_state = "off"
+        courier.shift_ends_at = now
+    else:
+        raise InvalidInput(f"unknown shift action {action!r}", details={"allowed": ["start", "end"]})
+    if lat is not None and lon is not None:
+        courier.last_location = point_ewkt(lat, lon)
+        courier.last_seen_at = now
+    await session.flush()
+    return courier

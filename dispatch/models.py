@@ -1,0 +1,177 @@
+"""Tables of the dispatch domain: people, couriers, sellers' pickup places, orders and their log.
+
+Geometries are PostGIS `geography` in WGS84 (SRID 4326). The schema itself is created by the
+Alembic migrations in `api/migrations`; these mappings must match them (a test checks).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from geoalchemy2 import Geography
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+__all__ = [
+    "DispatchBase",
+    "User",
+    "Courier",
+    "PickupPlace",
+    "Order",
+    "OrderEvent",
+    "IdempotencyRecord",
+    "ROLES",
+    "VEHICLES",
+]
+
+ROLES = ("admin", "dispatcher", "seller", "courier", "buyer")
+VEHICLES = ("foot", "bicycle", "scooter", "car")
+SHIFT_STATES = ("off", "on")
+
+
+def _point() -> Geography:
+    return Geography(geometry_type="POINT", srid=4326, spatial_index=False)
+
+
+class DispatchBase(DeclarativeBase):
+    pass
+
+
+class User(DispatchBase):
+    __tablename__ = "users"
+    __table_args__ = (CheckConstraint(f"role IN {ROLES}", name="users_role_check"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(String(80), unique=True)
+    role: Mapped[str] = mapped_column(String(16))
+    password_hash: Mapped[str] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Courier(DispatchBase):
+    __tablename__ = "couriers"
+    __table_args__ = (
+        CheckConstraint(f"vehicle IN {VEHICLES}", name="couriers_vehicle_check"),
+        CheckConstraint(f"shift_state IN {SHIFT_STATES}", name="couriers_shift_state_check"),
+        CheckConstraint("capacity > 0", name="couriers_capacity_check"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), unique=True)
+    name: Mapped[str] = mapped_column(String(80))
+    vehicle: Mapped[str] = mapped_column(String(16))
+    capacity: Mapped[int] = mapped_column(Integer)
+    shift_state: Mapped[str] = mapped_column(String(8), default="off")
+    shift_started_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    shift_ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Zones this courier works in; empty means every zone.
+    zone_ids: Mapped[list[int]] = mapped_column(ARRAY(BigInteger), default=list)
+    last_location = mapped_column(_point(), nullable=True)
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class PickupPlace(DispatchBase):
+    """A seller's shop or warehouse where couriers collect parcels."""
+
+    __tablename__ = "pickup_places"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(120))
+    address: Mapped[str | None] = mapped_column(Text)
+    location = mapped_column(_point(), nullable=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Order(DispatchBase):
+    __tablename__ = "orders"
+    __table_args__ = (
+        UniqueConstraint("seller_id", "external_id", name="orders_seller_external_id_key"),
+        CheckConstraint("size > 0", name="orders_size_check"),
+        CheckConstraint("cod_amount IS NULL OR cod_amount >= 0", name="orders_cod_check"),
+        CheckConstraint(
+            "pickup_window_start IS NULL OR pickup_window_end IS NULL "
+            "OR pickup_window_start < pickup_window_end",
+            name="orders_pickup_window_check",
+        ),
+        CheckConstraint(
+            "dropoff_window_start IS NULL OR dropoff_window_end IS NULL "
+            "OR dropoff_window_start < dropoff_window_end",
+            name="orders_dropoff_window_check",
+        ),
+        Index("orders_status_idx", "status"),
+        Index("orders_courier_idx", "courier_id"),
+        Index("orders_buyer_idx", "buyer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    seller_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    external_id: Mapped[str | None] = mapped_column(String(120))
+    buyer_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    pickup_place_id: Mapped[int | None] = mapped_column(ForeignKey("pickup_places.id"))
+    pickup_location = mapped_column(_point(), nullable=False)
+    pickup_address: Mapped[str | None] = mapped_column(Text)
+    dropoff_location = mapped_column(_point(), nullable=False)
+    dropoff_address: Mapped[str | None] = mapped_column(Text)
+    pickup_window_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    pickup_window_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    dropoff_window_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    dropoff_window_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    size: Mapped[int] = mapped_column(Integer, default=1)
+    cod_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
+    status: Mapped[str] = mapped_column(String(16), default="pending")
+    courier_id: Mapped[int | None] = mapped_column(ForeignKey("couriers.id"))
+    pickup_eta: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    dropoff_eta: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    #: Why the planner could not serve the order (e.g. window impossible); null when servable.
+    unservable_reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class OrderEvent(DispatchBase):
+    """Append-only log of everything that happened to an order (a trigger forbids edits)."""
+
+    __tablename__ = "order_events"
+    __table_args__ = (Index("order_events_order_idx", "order_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    type: Mapped[str] = mapped_column(String(32))
+    from_status: Mapped[str | None] = mapped_column(String(16))
+    to_status: Mapped[str | None] = mapped_column(String(16))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    courier_id: Mapped[int | None] = mapped_column(BigInteger)
+    location = mapped_column(_point(), nullable=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+
+
+class IdempotencyRecord(DispatchBase):
+    """The first answer to a request carrying an `Idempotency-Key`, replayed on retries."""
+
+    __tablename__ = "idempotency_keys"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    response: Mapped[dict[str, Any]] = mapped_column(JSONB)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
