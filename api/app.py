@@ -65,8 +65,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.service_area = ZoneServiceArea()
 
     install_error_handlers(app)
-    register_error(ZoneError, 422)
-    register_error(DuplicateZone, 409)
+    register_error(app, ZoneError, 422)
+    register_error(app, DuplicateZone, 409)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)

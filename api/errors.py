@@ -15,14 +15,16 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
-from sqlalchemy.exc import DBAPIError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api.i18n import pick_language, translate
 from dispatch import exceptions as dispatch_errors
 
-__all__ = ["ApiError", "error_response", "install_error_handlers", "BodySizeLimit", "STATUS_BY_ERROR"]
+__all__ = ["ApiError", "error_response", "install_error_handlers", "register_error",
+           "BodySizeLimit", "STATUS_BY_ERROR"]
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,9 @@ class ApiError(Exception):
         self.headers = headers
 
 
-#: Domain error base classes and their HTTP status; the first match (most specific first) wins.
+#: Domain error base classes of the dispatch package and their HTTP statuses. Other packages'
+#: errors are added per app with `register_error` (most specific class wins, as Starlette
+#: looks handlers up along the exception's MRO).
 STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
     (dispatch_errors.NotFound, 404),
     (dispatch_errors.PermissionDenied, 403),
@@ -52,9 +56,15 @@ STATUS_BY_ERROR: list[tuple[type[Exception], int]] = [
 ]
 
 
-def register_error(error_class: type[Exception], status_code: int) -> None:
-    """Let another domain package's errors map to a status (called by the composition root)."""
-    STATUS_BY_ERROR.insert(0, (error_class, status_code))
+def register_error(app: FastAPI, error_class: type[Exception], status_code: int) -> None:
+    """Answers `error_class` (anything with `code`, `message`, `details`) with `status_code`."""
+
+    async def handle(request: Request, exc: Exception) -> JSONResponse:
+        return error_response(request, status_code, getattr(exc, "code", "error"),
+                              getattr(exc, "message", str(exc)),
+                              _jsonable(getattr(exc, "details", None)))
+
+    app.add_exception_handler(error_class, handle)
 
 
 def error_response(
@@ -65,13 +75,6 @@ def error_response(
     body = {"error": {"code": code, "message": translate(code, language, message),
                       "details": details}}
     return JSONResponse(status_code=status_code, content=body, headers=headers)
-
-
-def _status_for(exc: Exception) -> int | None:
-    for error_class, status_code in STATUS_BY_ERROR:
-        if isinstance(exc, error_class):
-            return status_code
-    return None
 
 
 def _jsonable(value: Any) -> Any:
@@ -104,18 +107,21 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(request, exc.status_code, code, str(exc.detail),
                               headers=getattr(exc, "headers", None))
 
+    for error_class, status_code in STATUS_BY_ERROR:
+        register_error(app, error_class, status_code)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    @app.exception_handler(RedisConnectionError)
+    @app.exception_handler(RedisTimeoutError)
+    async def _unavailable(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("backing service unavailable: %s", exc)
+        return error_response(request, 503, "service_unavailable",
+                              "A backing service is unavailable; try again shortly.")
+
     @app.exception_handler(Exception)
-    async def _domain_or_unexpected(request: Request, exc: Exception) -> JSONResponse:
-        status_code = _status_for(exc)
-        if status_code is not None:
-            return error_response(request, status_code, getattr(exc, "code", "error"),
-                                  getattr(exc, "message", str(exc)),
-                                  _jsonable(getattr(exc, "details", None)))
-        if isinstance(exc, (DBAPIError, RedisConnectionError, ConnectionError)):
-            log.warning("backing service unavailable: %s", exc)
-            return error_response(request, 503, "service_unavailable",
-                                  "A backing service is unavailable; try again shortly.")
-        log.exception("unhandled error on %s %s", request.method, request.url.path)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Starlette still re-raises after this answer, so the server logs the traceback.
         return error_response(request, 500, "internal_error", "Something went wrong on our side.")
 
 

@@ -42,7 +42,9 @@ class Settings(BaseSettings):
     access_token_ttl_s: int = Field(
         default=12 * 3600, ge=60, validation_alias="COURIER_ACCESS_TOKEN_TTL_S"
     )
-    max_body_bytes: int = Field(default=1_000_000, ge=1024, validation_alias="COURIER_MAX_BODY_BYTES")
+    max_body_bytes: int = Field(
+        default=1_000_000, ge=1024, validation_alias="COURIER_MAX_BODY_BYTES"
+    )
     offer_timeout_s: int = Field(default=30, ge=1, validation_alias="COURIER_OFFER_TIMEOUT_S")
 
     @model_validator(mode="after")

@@ -33,7 +33,8 @@ async def register_courier(session: AsyncSession, *, user_id: int, name: str, ve
     return courier
 
 
-async def get_courier(session: AsyncSession, courier_id: int, *, for_update: bool = False) -> Courier:
+async def get_courier(session: AsyncSession, courier_id: int, *,
+                      for_update: bool = False) -> Courier:
     query = select(Courier).where(Courier.id == courier_id)
     if for_update:
         query = query.with_for_update()
@@ -78,7 +79,8 @@ async def change_shift(session: AsyncSession, courier: Courier, *, action: str, 
         courier.shift_state = "off"
         courier.shift_ends_at = now
     else:
-        raise InvalidInput(f"unknown shift action {action!r}", details={"allowed": ["start", "end"]})
+        raise InvalidInput(f"unknown shift action {action!r}",
+                           details={"allowed": ["start", "end"]})
     if lat is not None and lon is not None:
         courier.last_location = point_ewkt(lat, lon)
         courier.last_seen_at = now

@@ -11,7 +11,8 @@ plain values (including property-based tests over random action sequences).
        └──────── unassign / decline ──── (back to pending)              picked_up
                                                                   arrive_dropoff |
     at_dropoff ──deliver──> delivered                                            v
-    picked_up / at_dropoff ──fail──> failed ──start_return──> returning ──complete_return──> returned
+    picked_up / at_dropoff ──fail──> failed ──start_return──> returning
+    returning ──complete_return──> returned;   failed ──retry──> pending
     pending / offered / assigned / at_pickup ──cancel──> cancelled
 """
 

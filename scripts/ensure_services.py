@@ -134,9 +134,9 @@ def ensure_postgres() -> None:
     host, port, _, _ = pg_target()
     if not answers(host, port):
         start_postgres()
-    if not answers(host, port):
-        if not pg_bin_dirs() and apt_install("postgresql", "postgresql-contrib"):
-            start_postgres()
+    if not answers(host, port) and not pg_bin_dirs() and apt_install("postgresql",
+                                                                     "postgresql-contrib"):
+        start_postgres()
     if not answers(host, port):
         fail(f"PostgreSQL does not answer at {host}:{port}. Install PostgreSQL 15+ with "
              "PostGIS 3 (Debian: apt-get install postgresql postgresql-15-postgis-3) or set "

@@ -20,7 +20,7 @@ from psycopg import sql
 from sqlalchemy.engine import make_url
 
 from api.app import create_app
-from api.database import make_engine, make_sessionmaker, upgrade
+from api.database import upgrade
 from api.security import PasswordHasher
 from api.settings import Settings
 from dispatch.couriers import change_shift, register_courier

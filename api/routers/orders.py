@@ -11,7 +11,6 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
-
 from sqlalchemy.exc import IntegrityError
 
 from api import schemas

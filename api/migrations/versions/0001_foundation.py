@@ -117,7 +117,8 @@ CREATE INDEX order_events_order_idx ON order_events (order_id, id);
 -- The order log is append-only: edits and deletions are refused by the database itself.
 CREATE FUNCTION courier_refuse_change() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME USING ERRCODE = 'integrity_constraint_violation';
+    RAISE EXCEPTION '% is append-only', TG_TABLE_NAME
+        USING ERRCODE = 'integrity_constraint_violation';
 END;
 $$;
 CREATE TRIGGER order_events_append_only BEFORE UPDATE OR DELETE ON order_events
