@@ -1,0 +1,578 @@
+"""``solve``: the problem model on OR-Tools' routing solver.
+
+How it searches, and why:
+
+1. **Model.** One OR-Tools node per stop, per vehicle start and per vehicle end, so several stops
+   may share a location. Travel times and arc costs are registered as *matrices*
+   (``RegisterTransitMatrix``), one per vehicle profile: no Python callback runs in the search's
+   hot loop. Times are integer ticks (``Problem.ticks_per_s``), rounded up so that any plan the
+   model accepts is also feasible on the float matrices. Every shipment sits in a disjunction
+   (huge penalty if required), so an impossible order comes back unassigned with a reason instead
+   of making the whole model infeasible.
+2. **First solution.** A warm start if given (the previous plan, repaired where the world moved
+   on), else VROOM's plan if asked for and installed, else OR-Tools' parallel cheapest insertion.
+3. **Route minimisation** (only when ``Weights.per_vehicle`` > 0). OR-Tools' local search rarely
+   empties a route by itself, because every step towards it costs distance. So, while a share of
+   the budget remains: ban the route with the fewest stops, keep the others as they are, and let
+   guided local search put the orphaned stops back elsewhere; keep the smaller fleet if it does.
+4. **Improvement.** Guided local search on distance with the fleet fixed for the time left.
+
+OR-Tools' routing search is single-threaded and has no random seed; for a given problem, budget
+and ``solution_limit`` it is deterministic. ``seed`` drives our own choices (ties in route
+removal order), so the same seed gives the same plan when the run is bounded by
+``solution_limit`` rather than by a wall clock.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import random
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+from ortools.constraint_solver import pywrapcp, routing_enums_pb2
+
+from routing.plan import Plan, StopKind, StopRef, Unassigned, schedule_routes
+from routing.problem import Problem, Stop
+
+__all__ = ["solve"]
+
+log = logging.getLogger(__name__)
+
+#: Integer cost units per unit of objective weight (1/1000 of a metre at ``per_m`` = 1).
+COST_SCALE = 1000
+#: A required shipment left out costs this many times the dearest arc: more than any detour
+#: to insert it (at most four arcs), yet not so much that it swamps guided local search, whose
+#: penalty step grows with the objective.
+REQUIRED_ARCS = 40
+#: Time horizon beyond the last finite window or shift end, for open-ended problems.
+OPEN_HORIZON_S = 48 * 3600
+
+
+@dataclass
+class _Layout:
+    """The OR-Tools node numbering of a problem: stops first, then starts, then ends."""
+
+    problem: Problem
+    refs: list[StopRef] = field(default_factory=list)
+    stops: list[Stop] = field(default_factory=list)
+    demand: list[int] = field(default_factory=list)
+    node_of: dict[StopRef, int] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        p = self.problem
+        for s in p.shipments:
+            self._add(StopRef(s.id, StopKind.PICKUP), s.pickup, s.size)
+            self._add(StopRef(s.id, StopKind.DELIVERY), s.delivery, -s.size)
+        for o in p.onboard:
+            self._add(StopRef(o.id, StopKind.DELIVERY), o.delivery, -o.size)
+        n_stops = len(self.refs)
+        n_vehicles = len(p.vehicles)
+        self.starts = [n_stops + k for k in range(n_vehicles)]
+        self.ends = [n_stops + n_vehicles + k for k in range(n_vehicles)]
+        self.num_nodes = n_stops + 2 * n_vehicles
+        loc = [s.location for s in self.stops]
+        loc += [v.start_location for v in p.vehicles]
+        # An open end is reached from anywhere at no cost; its location is a placeholder.
+        loc += [v.end_location if v.end_location is not None else 0 for v in p.vehicles]
+        self.location = np.array(loc, dtype=np.int64)
+        self.service_s = np.array(
+            [s.service_s for s in self.stops] + [0.0] * (2 * n_vehicles), dtype=float
+        )
+        self.demand += [0] * (2 * n_vehicles)
+        self.open_end_nodes = np.array(
+            [self.ends[k] for k, v in enumerate(p.vehicles) if v.end_location is None],
+            dtype=np.int64,
+        )
+        self.profiles = sorted({v.profile for v in p.vehicles})
+        self.horizon_s = _horizon_s(p)
+
+    def _add(self, ref: StopRef, stop: Stop, demand: int) -> None:
+        self.node_of[ref] = len(self.refs)
+        self.refs.append(ref)
+        self.stops.append(stop)
+        self.demand.append(demand)
+
+    def ticks(self, seconds: float) -> int:
+        return int(math.ceil(seconds * self.problem.ticks_per_s - 1e-6))
+
+    def time_matrix(self, profile: str) -> list[list[int]]:
+        """Ticks from node to node: travel, plus the service at the origin, rounded up."""
+        dur = self.problem.durations_s[profile][np.ix_(self.location, self.location)]
+        dur = dur.astype(float)
+        dur[:, self.open_end_nodes] = 0.0
+        tps = self.problem.ticks_per_s
+        ticks = np.ceil(dur * tps - 1e-6) + np.ceil(self.service_s * tps - 1e-6)[:, None]
+        np.fill_diagonal(ticks, 0)
+        return ticks.astype(np.int64).tolist()
+
+    def cost_matrix(self, profile: str) -> list[list[int]]:
+        w = self.problem.weights
+        ix = np.ix_(self.location, self.location)
+        cost = w.per_m * self.problem.distances_m[profile][ix].astype(float)
+        if w.per_travel_s:
+            cost = cost + w.per_travel_s * self.problem.durations_s[profile][ix]
+        cost[:, self.open_end_nodes] = 0.0
+        np.fill_diagonal(cost, 0)
+        return np.rint(cost * COST_SCALE).astype(np.int64).tolist()
+
+
+def _horizon_s(p: Problem) -> float:
+    finite = [v.start_s for v in p.vehicles]
+    finite += [v.shift_end_s for v in p.vehicles if math.isfinite(v.shift_end_s)]
+    for s in p.shipments:
+        finite += [x.latest_s for x in (s.pickup, s.delivery) if math.isfinite(x.latest_s)]
+        finite += [x.earliest_s for x in (s.pickup, s.delivery)]
+    finite += [o.delivery.latest_s for o in p.onboard if math.isfinite(o.delivery.latest_s)]
+    if all(math.isfinite(v.shift_end_s) for v in p.vehicles) and all(
+        math.isfinite(x.latest_s) or x.soft_latest
+        for s in p.shipments
+        for x in (s.pickup, s.delivery)
+    ):
+        return max(finite)
+    return max(finite) + OPEN_HORIZON_S
+
+
+class _Model:
+    """One OR-Tools model of the problem, with some vehicles possibly banned (kept empty)."""
+
+    def __init__(
+        self, layout: _Layout, matrices: dict, banned: frozenset[int], *, fixed_costs: bool
+    ) -> None:
+        p = layout.problem
+        self.layout = layout
+        n_vehicles = len(p.vehicles)
+        self.manager = pywrapcp.RoutingIndexManager(
+            layout.num_nodes, n_vehicles, layout.starts, layout.ends
+        )
+        routing = pywrapcp.RoutingModel(self.manager)
+        self.routing = routing
+        register = routing.RegisterTransitMatrix
+        time_cb = {pr: register(matrices["time", pr]) for pr in layout.profiles}
+        cost_cb = {pr: register(matrices["cost", pr]) for pr in layout.profiles}
+        for k, v in enumerate(p.vehicles):
+            routing.SetArcCostEvaluatorOfVehicle(cost_cb[v.profile], k)
+        if fixed_costs and p.weights.per_vehicle:
+            routing.SetFixedCostOfAllVehicles(int(round(p.weights.per_vehicle * COST_SCALE)))
+
+        horizon = layout.ticks(layout.horizon_s)
+        routing.AddDimensionWithVehicleTransits(
+            [time_cb[v.profile] for v in p.vehicles], horizon, horizon, False, "time"
+        )
+        self.time = routing.GetDimensionOrDie("time")
+        demand_cb = routing.RegisterUnaryTransitVector(layout.demand)
+        routing.AddDimensionWithVehicleCapacity(
+            demand_cb, 0, [v.capacity for v in p.vehicles], False, "load"
+        )
+        self.load = routing.GetDimensionOrDie("load")
+
+        late_per_tick = p.weights.per_late_s * COST_SCALE / p.ticks_per_s
+        late_cost = max(1, int(round(late_per_tick))) if late_per_tick > 0 else 0
+        for k, v in enumerate(p.vehicles):
+            start, end = routing.Start(k), routing.End(k)
+            self.time.CumulVar(start).SetValue(layout.ticks(v.start_s))
+            if math.isfinite(v.shift_end_s):
+                self.time.CumulVar(end).SetMax(max(layout.ticks(v.start_s), _floor_ticks(
+                    layout, v.shift_end_s)))
+            self.load.CumulVar(start).SetValue(p.initial_load(k))
+            self.time.SetSpanCostCoefficientForVehicle(0, k)
+            if k in banned:
+                routing.NextVar(start).SetValue(end)
+            routing.AddVariableMinimizedByFinalizer(self.time.CumulVar(end))
+
+        for node, stop in enumerate(layout.stops):
+            index = self.manager.NodeToIndex(node)
+            cumul = self.time.CumulVar(index)
+            earliest = min(layout.ticks(stop.earliest_s), horizon)
+            if math.isfinite(stop.latest_s) and not stop.soft_latest:
+                cumul.SetRange(earliest, max(0, min(horizon, _floor_ticks(layout, stop.latest_s))))
+            else:
+                cumul.SetMin(earliest)
+                if math.isfinite(stop.latest_s) and late_cost:
+                    latest = max(0, _floor_ticks(layout, stop.latest_s))
+                    self.time.SetCumulVarSoftUpperBound(index, latest, late_cost)
+
+        for s in p.shipments:
+            pi = self.manager.NodeToIndex(layout.node_of[StopRef(s.id, StopKind.PICKUP)])
+            di = self.manager.NodeToIndex(layout.node_of[StopRef(s.id, StopKind.DELIVERY)])
+            # Same vehicle, pickup first: enforced by the model's own pickup-and-delivery
+            # constraint and its local-search filters; extra CP constraints would only slow it.
+            routing.AddPickupAndDelivery(pi, di)
+            penalty = _penalty(p, matrices, s.required, s.priority, fixed_costs=fixed_costs)
+            routing.AddDisjunction([pi, di], penalty, 2)
+            if s.pinned_vehicle is not None:
+                routing.SetAllowedVehiclesForIndex([s.pinned_vehicle], pi)
+                routing.SetAllowedVehiclesForIndex([s.pinned_vehicle], di)
+        for o in p.onboard:
+            di = self.manager.NodeToIndex(layout.node_of[StopRef(o.id, StopKind.DELIVERY)])
+            penalty = _penalty(p, matrices, True, 0, fixed_costs=fixed_costs)
+            routing.AddDisjunction([di], penalty)
+            routing.SetAllowedVehiclesForIndex([o.vehicle], di)
+
+    def read_routes(self, node_routes: list[list[int]]) -> pywrapcp.Assignment | None:
+        index_routes = [[self.manager.NodeToIndex(n) for n in r] for r in node_routes]
+        return self.routing.ReadAssignmentFromRoutes(index_routes, True)
+
+    def node_routes(self, assignment: pywrapcp.Assignment) -> list[list[int]]:
+        routes = []
+        routing = self.routing
+        for k in range(routing.vehicles()):
+            index = assignment.Value(routing.NextVar(routing.Start(k)))
+            route = []
+            while not routing.IsEnd(index):
+                route.append(self.manager.IndexToNode(index))
+                index = assignment.Value(routing.NextVar(index))
+            routes.append(route)
+        return routes
+
+
+def _floor_ticks(layout: _Layout, seconds: float) -> int:
+    return int(math.floor(seconds * layout.problem.ticks_per_s + 1e-6))
+
+
+def _penalty(
+    p: Problem, matrices: dict, required: bool, priority: int, *, fixed_costs: bool
+) -> int:
+    """The cost of leaving a shipment out; a required one outweighs any other choice."""
+    optional = int(round(p.weights.per_unassigned * (1 + priority) * COST_SCALE))
+    if not required:
+        return optional
+    top_optional = max(
+        (int(round(p.weights.per_unassigned * (1 + s.priority) * COST_SCALE))
+         for s in p.shipments if not s.required),
+        default=0,
+    )
+    penalty = max(REQUIRED_ARCS * matrices["max_cost"], 10 * top_optional, 1)
+    if fixed_costs:
+        penalty = max(penalty, 2 * int(round(p.weights.per_vehicle * COST_SCALE)))
+    return penalty
+
+
+def _params(
+    time_limit_s: float, *, solution_limit: int | None
+) -> pywrapcp.DefaultRoutingSearchParameters:
+    """Parallel cheapest insertion (the pickup-and-delivery-aware constructive heuristic), then
+    guided local search, which escapes local optima far better than greedy descent on PDPTW."""
+    params = pywrapcp.DefaultRoutingSearchParameters()
+    params.first_solution_strategy = (
+        routing_enums_pb2.FirstSolutionStrategy.PARALLEL_CHEAPEST_INSERTION
+    )
+    params.local_search_metaheuristic = (
+        routing_enums_pb2.LocalSearchMetaheuristic.GUIDED_LOCAL_SEARCH
+    )
+    params.time_limit.FromMilliseconds(max(1, int(time_limit_s * 1000)))
+    if solution_limit is not None:
+        params.solution_limit = solution_limit
+    params.use_full_propagation = False
+    return params
+
+
+class _Budget:
+    def __init__(self, time_limit_s: float) -> None:
+        self.deadline = time.monotonic() + time_limit_s
+
+    def left_s(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
+
+
+def _search(
+    layout: _Layout,
+    matrices: dict,
+    *,
+    routes: list[list[int]] | None,
+    banned: frozenset[int],
+    time_limit_s: float,
+    solution_limit: int | None,
+    stop_when_complete: bool = False,
+    fixed_costs: bool = True,
+) -> list[list[int]] | None:
+    """One OR-Tools run; returns node routes of the best solution, or None if none was found."""
+    model = _Model(layout, matrices, banned, fixed_costs=fixed_costs)
+    routing = model.routing
+    params = _params(time_limit_s, solution_limit=solution_limit)
+    routing.CloseModelWithParameters(params)
+    if stop_when_complete:
+        # Stop as soon as every stop is routed: in route minimisation that is all we need to know.
+        done = [False]
+        n_stops = len(layout.refs)
+
+        def at_solution() -> None:
+            active = sum(1 for k in range(routing.vehicles()) for _ in _walk(routing, k))
+            if active == n_stops:
+                done[0] = True
+
+        routing.AddAtSolutionCallback(at_solution)
+        routing.AddSearchMonitor(routing.solver().CustomLimit(lambda: done[0]))
+    assignment = None
+    if routes is not None:
+        initial = model.read_routes(routes)
+        if initial is not None:
+            assignment = routing.SolveFromAssignmentWithParameters(initial, params)
+    else:
+        assignment = routing.SolveWithParameters(params)
+    if assignment is None:
+        log.debug("search: no solution (warm start read: %s)", routes is not None)
+        return None
+    found = model.node_routes(assignment)
+    log.debug(
+        "search %.2fs: %d routes, %d/%d stops, cost %d",
+        time_limit_s,
+        sum(1 for r in found if r),
+        sum(len(r) for r in found),
+        len(layout.refs),
+        assignment.ObjectiveValue(),
+    )
+    return found
+
+
+def _walk(routing: pywrapcp.RoutingModel, vehicle: int):
+    index = routing.NextVar(routing.Start(vehicle)).Value()
+    while not routing.IsEnd(index):
+        yield index
+        index = routing.NextVar(index).Value()
+
+
+def _routes_from_plan(layout: _Layout, plan: Plan) -> list[list[int]]:
+    """A previous plan as node routes of this problem, repaired to be feasible.
+
+    Stops no longer in the problem (delivered, cancelled) are dropped; a shipment whose stops no
+    longer fit where they were (the courier is late, a window moved) is taken out of the route so
+    the search can place it again. Shipments only hinted (``assigned_vehicle``) are added nowhere.
+    """
+    p = layout.problem
+    routes: list[list[int]] = [[] for _ in p.vehicles]
+    taken: set[str] = set()
+    for route in plan.routes:
+        k = route.vehicle
+        if not 0 <= k < len(p.vehicles):
+            continue
+        refs = [v.ref for v in route.visits if v.ref in layout.node_of]
+        refs = [r for r in refs if r.shipment_id not in taken]
+        routes[k] = _repair_route(layout, k, refs)
+        taken.update(layout.refs[n].shipment_id for n in routes[k])
+    return routes
+
+
+def _repair_route(layout: _Layout, k: int, refs: list[StopRef]) -> list[int]:
+    p = layout.problem
+    vehicle = p.vehicles[k]
+    shipments = {s.id: s for s in p.shipments}
+    onboard_ids = {o.id for o in p.onboard if o.vehicle == k}
+    # Keep whole shipments only (both stops, pickup first) and onboard parcels of this vehicle.
+    kinds: dict[str, list[StopKind]] = {}
+    for r in refs:
+        kinds.setdefault(r.shipment_id, []).append(r.kind)
+    keep = []
+    for r in refs:
+        if r.shipment_id in onboard_ids:
+            keep.append(r)
+        elif r.shipment_id in shipments:
+            pinned = shipments[r.shipment_id].pinned_vehicle
+            if kinds[r.shipment_id] == [StopKind.PICKUP, StopKind.DELIVERY] and (
+                pinned is None or pinned == k
+            ):
+                keep.append(r)
+    dur = p.durations_s[vehicle.profile]
+    while True:
+        t = vehicle.start_s
+        here = vehicle.start_location
+        load = p.initial_load(k)
+        culprit = None
+        for r in keep:
+            stop = layout.stops[layout.node_of[r]]
+            t = max(t + float(dur[here, stop.location]), stop.earliest_s)
+            load += layout.demand[layout.node_of[r]]
+            here = stop.location
+            late = t > stop.latest_s + 1e-9 and not stop.soft_latest
+            if (late or load > vehicle.capacity) and r.shipment_id not in onboard_ids:
+                culprit = r.shipment_id
+                break
+            t += stop.service_s
+        if culprit is None:
+            break
+        keep = [r for r in keep if r.shipment_id != culprit]
+    return [layout.node_of[r] for r in keep]
+
+
+def _reason(layout: _Layout, shipment_id: str) -> str:
+    """Why a shipment was left out: a direct check of each vehicle serving it alone."""
+    p = layout.problem
+    s = next(x for x in p.shipments if x.id == shipment_id)
+    vehicles = range(len(p.vehicles))
+    if s.pinned_vehicle is not None:
+        vehicles = [s.pinned_vehicle]
+    if all(s.size + p.initial_load(k) > p.vehicles[k].capacity for k in vehicles):
+        return "too large for the vehicle" if s.pinned_vehicle is not None else (
+            "too large for every vehicle")
+    for k in vehicles:
+        v = p.vehicles[k]
+        dur = p.durations_s[v.profile]
+        t = max(v.start_s + float(dur[v.start_location, s.pickup.location]), s.pickup.earliest_s)
+        if t > s.pickup.latest_s and not s.pickup.soft_latest:
+            continue
+        t = t + s.pickup.service_s + float(dur[s.pickup.location, s.delivery.location])
+        t = max(t, s.delivery.earliest_s)
+        if t > s.delivery.latest_s and not s.delivery.soft_latest:
+            continue
+        t += s.delivery.service_s
+        if v.end_location is not None:
+            t += float(dur[s.delivery.location, v.end_location])
+        if t > v.shift_end_s:
+            continue
+        return "no room in any route found within the time limit"
+    return "no vehicle can reach its time windows"
+
+
+def solve(
+    problem: Problem,
+    *,
+    time_limit_s: float,
+    seed: int = 0,
+    initial: Plan | None = None,
+    warm_start: str = "none",
+    solution_limit: int | None = None,
+    route_minimisation: bool | None = None,
+) -> Plan:
+    """Plan routes for ``problem`` within ``time_limit_s`` seconds of wall time.
+
+    ``initial`` is a previous plan to start from (re-planning after new orders); stops it names
+    that are gone are ignored and new shipments are inserted by the search. ``warm_start="vroom"``
+    starts from VROOM's plan when no ``initial`` is given (needs ``pyvroom``; its time counts in
+    the budget). ``solution_limit`` bounds each search phase by solutions found, for
+    reproducible runs. ``route_minimisation`` defaults to on when vehicles cost something.
+    """
+    budget = _Budget(time_limit_s)
+    rng = random.Random(seed)
+    layout = _Layout(problem)
+    matrices = {}
+    for pr in layout.profiles:
+        matrices["time", pr] = layout.time_matrix(pr)
+        matrices["cost", pr] = layout.cost_matrix(pr)
+    matrices["max_cost"] = max(max(map(max, matrices["cost", pr])) for pr in layout.profiles)
+    if route_minimisation is None:
+        route_minimisation = problem.weights.per_vehicle > 0
+
+    routes: list[list[int]] | None = None
+    if initial is not None:
+        routes = _routes_from_plan(layout, initial)
+    elif warm_start == "vroom":
+        from routing.peers import solve_vroom
+
+        vroom_plan = solve_vroom(problem, time_limit_s=budget.left_s() * 0.3, seed=seed)
+        routes = _routes_from_plan(layout, vroom_plan)
+    elif warm_start != "none":
+        raise ValueError(f"unknown warm start {warm_start!r}")
+
+    # Phase 1: a complete first solution, unless the warm start is one.
+    best = routes
+    if routes is None or not _complete(layout, routes) or not route_minimisation:
+        share = 0.25 if route_minimisation else 1.0
+        best = _search(
+            layout,
+            matrices,
+            routes=routes,
+            banned=frozenset(),
+            time_limit_s=budget.left_s() * share,
+            solution_limit=solution_limit,
+        )
+        if best is None and routes is not None:
+            best = _search(
+                layout,
+                matrices,
+                routes=None,
+                banned=frozenset(),
+                time_limit_s=budget.left_s() * share,
+                solution_limit=solution_limit,
+            )
+    if best is None:
+        return schedule_routes(
+            problem,
+            [],
+            unassigned=tuple(Unassigned(s.id, "no solution found") for s in problem.shipments),
+            solver="ortools",
+        )
+
+    # Phases 2 and 3: fewer routes, then shorter ones with the fleet fixed.
+    if route_minimisation and _complete(layout, best):
+        best = _minimise_routes(
+            layout, matrices, best, budget=budget, rng=rng, solution_limit=solution_limit
+        )
+        used = {k for k, r in enumerate(best) if r}
+        banned = frozenset(k for k in range(len(problem.vehicles)) if k not in used)
+        if budget.left_s() > 0.05:
+            improved = _search(
+                layout,
+                matrices,
+                routes=best,
+                banned=banned,
+                time_limit_s=budget.left_s(),
+                solution_limit=solution_limit,
+                fixed_costs=False,
+            )
+            if improved is not None and _complete(layout, improved):
+                best = improved
+
+    return _plan(layout, best)
+
+
+def _complete(layout: _Layout, routes: list[list[int]]) -> bool:
+    return sum(len(r) for r in routes) == len(layout.refs)
+
+
+def _minimise_routes(
+    layout: _Layout,
+    matrices: dict,
+    routes: list[list[int]],
+    *,
+    budget: _Budget,
+    rng: random.Random,
+    solution_limit: int | None,
+) -> list[list[int]]:
+    """Empty routes one at a time while the stops fit elsewhere (see the module docstring)."""
+    p = layout.problem
+    if not _complete(layout, routes):
+        return routes
+    fixed = {o.vehicle for o in p.onboard}
+    fixed |= {s.pinned_vehicle for s in p.shipments if s.pinned_vehicle is not None}
+    reserve_s = budget.left_s() * 0.35  # kept for the final distance phase
+    failures: set[tuple[int, ...]] = set()
+    while budget.left_s() > reserve_s + 0.05:
+        candidates = [k for k, r in enumerate(routes) if r and k not in fixed]
+        candidates = [k for k in candidates if tuple(sorted(routes[k])) not in failures]
+        if len(candidates) <= 1:
+            break
+        rng.shuffle(candidates)
+        candidates.sort(key=lambda k: len(routes[k]))
+        victim = candidates[0]
+        used = {k for k, r in enumerate(routes) if r}
+        banned = frozenset(k for k in range(len(p.vehicles)) if k not in used or k == victim)
+        trial = [[] if k == victim else r for k, r in enumerate(routes)]
+        attempt_s = min(budget.left_s() - reserve_s, max(0.5, budget.left_s() * 0.25))
+        result = _search(
+            layout,
+            matrices,
+            routes=trial,
+            banned=banned,
+            time_limit_s=attempt_s,
+            solution_limit=solution_limit,
+            stop_when_complete=True,
+            fixed_costs=False,
+        )
+        if result is not None and _complete(layout, result):
+            routes = result
+            failures.clear()
+        else:
+            failures.add(tuple(sorted(routes[victim])))
+    return routes
+
+
+def _plan(layout: _Layout, node_routes: list[list[int]]) -> Plan:
+    p = layout.problem
+    sequences = [[layout.refs[n] for n in r] for r in node_routes]
+    planned = {ref.shipment_id for seq in sequences for ref in seq}
+    unassigned = tuple(
+        Unassigned(s.id, _reason(layout, s.id)) for s in p.shipments if s.id not in planned
+    )
+    return schedule_routes(p, sequences, unassigned=unassigned, solver="ortools")
