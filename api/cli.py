@@ -120,7 +120,18 @@ def _demo_seed() -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    argv = list(sys.argv[1:] if argv is None else argv)
+    """Runs one command; a domain error (anything with a `code`) prints a line and exits 2."""
+    try:
+        return _dispatch(list(sys.argv[1:] if argv is None else argv))
+    except Exception as exc:
+        code = getattr(exc, "code", None)
+        if not isinstance(code, str):
+            raise
+        print(f"courier: {code}: {getattr(exc, 'message', exc)}", file=sys.stderr)
+        return 2
+
+
+def _dispatch(argv: list[str]) -> int:
     # Sub-tools with their own argument parsers get the rest of the line untouched.
     if argv[:1] == ["bench"]:
         from routing.bench import main as bench_main
@@ -157,21 +168,14 @@ def main(argv: list[str] | None = None) -> int:
     demo.add_argument("action", choices=["seed"])
 
     args = parser.parse_args(argv)
-    try:
-        if args.command == "serve":
-            return _serve(args)
-        if args.command == "db":
-            return _db(args)
-        if args.command == "users":
-            return _users_add(args)
-        if args.command == "demo":
-            return _demo_seed()
-    except Exception as exc:
-        code = getattr(exc, "code", None)
-        if code is None:
-            raise
-        print(f"courier: {code}: {getattr(exc, 'message', exc)}", file=sys.stderr)
-        return 2
+    if args.command == "serve":
+        return _serve(args)
+    if args.command == "db":
+        return _db(args)
+    if args.command == "users":
+        return _users_add(args)
+    if args.command == "demo":
+        return _demo_seed()
     parser.error(f"unknown command {args.command}")
     return 2
 

@@ -56,6 +56,11 @@ async def _replay(session, user_id: int, key: str, request_hash: str) -> JSONRes
                         headers={"Idempotent-Replayed": "true"})
 
 
+def _utc_window(window: schemas.Window | None) -> tuple[datetime, datetime] | None:
+    """Times are stored and answered in UTC, whatever zone the client wrote them in."""
+    return None if window is None else (window.start.astimezone(UTC), window.end.astimezone(UTC))
+
+
 @router.post("", status_code=201, response_model=schemas.OrderOut)
 async def add_order(
     body: schemas.OrderIn, request: Request, session: SessionDep, user: CurrentUser,
@@ -86,10 +91,8 @@ async def add_order(
         pickup_address=body.pickup.address,
         dropoff_lat=body.dropoff.lat, dropoff_lon=body.dropoff.lon,
         dropoff_address=body.dropoff.address, external_id=body.external_id,
-        pickup_window=(body.pickup_window.start, body.pickup_window.end)
-        if body.pickup_window else None,
-        dropoff_window=(body.dropoff_window.start, body.dropoff_window.end)
-        if body.dropoff_window else None,
+        pickup_window=_utc_window(body.pickup_window),
+        dropoff_window=_utc_window(body.dropoff_window),
         size=body.size, cod_amount=body.cod_amount, buyer_id=body.buyer_id,
     )
     order = await create_order(session, seller=seller, new=new,

@@ -1,0 +1,63 @@
+"""The `courier` command line, run as a user runs it (a real process, a real database)."""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from tests.conftest import PROJECT_ROOT, REDIS_URL, create_scratch_database, drop_database
+
+
+def courier(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=PROJECT_ROOT,
+                          env={**os.environ, **env}, capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture(scope="module")
+def cli_env(tmp_path_factory):
+    url = create_scratch_database("courier_cli")
+    env = {"DATABASE_URL": url, "REDIS_URL": REDIS_URL, "COURIER_MODE": "test",
+           "COURIER_DATA_DIR": str(tmp_path_factory.mktemp("cli-data")),
+           "COURIER_NETWORK": "none"}
+    try:
+        yield env
+    finally:
+        drop_database(url)
+
+
+def test_db_upgrade_users_add_and_zones(cli_env, tmp_path):
+    upgraded = courier("db", "upgrade", env=cli_env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    added = courier("users", "add", "boss", "--role", "admin", "--password", "pw-long-enough",
+                    env=cli_env)
+    assert added.returncode == 0, added.stderr
+    assert "boss (admin)" in added.stdout
+    duplicate = courier("users", "add", "boss", "--role", "admin", "--password", "x" * 10,
+                        env=cli_env)
+    assert duplicate.returncode == 2 and "duplicate" in duplicate.stderr
+    zones = tmp_path / "zones.geojson"
+    zones.write_text(json.dumps({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "properties": {"name": "centre"}, "geometry": {
+            "type": "Polygon", "coordinates": [[[69.2, 41.2], [69.3, 41.2], [69.3, 41.3],
+                                                [69.2, 41.2]]]}}]}))
+    imported = courier("geodata", "zones", str(zones), env=cli_env)
+    assert imported.returncode == 0, imported.stderr
+    assert "centre" in imported.stdout
+    again = courier("geodata", "zones", str(zones), env=cli_env)
+    assert again.returncode == 2 and "duplicate" in again.stderr
+
+
+def test_demo_seed_is_idempotent(cli_env):
+    assert courier("db", "upgrade", env=cli_env).returncode == 0
+    first = courier("demo", "seed", env=cli_env)
+    second = courier("demo", "seed", env=cli_env)
+    assert first.returncode == second.returncode == 0, first.stderr + second.stderr
+    assert "dispatcher" in first.stdout and first.stdout == second.stdout
+
+
+def test_production_mode_needs_a_secret(cli_env):
+    result = courier("db", "upgrade", env={**cli_env, "COURIER_MODE": "production"})
+    assert result.returncode != 0
+    assert "COURIER_SECRET_KEY is required" in result.stderr

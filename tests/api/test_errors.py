@@ -1,0 +1,61 @@
+"""Every failure answers the same envelope, in the caller's language."""
+
+
+async def test_unknown_route_and_method(client):
+    missing = await client.get("/api/v1/nowhere")
+    assert missing.status_code == 404
+    assert set(missing.json()["error"]) == {"code", "message", "details"}
+    assert missing.json()["error"]["code"] == "not_found"
+    wrong = await client.delete("/api/v1/orders")
+    assert wrong.status_code == 405 and wrong.json()["error"]["code"] == "method_not_allowed"
+
+
+async def test_messages_follow_accept_language(client):
+    answers = {}
+    for language in ("en", "ru-RU,ru;q=0.9", "uz", "de"):
+        response = await client.get("/api/v1/users/me", headers={"Accept-Language": language})
+        assert response.json()["error"]["code"] == "not_authenticated"
+        answers[language] = response.json()["error"]["message"]
+    assert answers["en"] == "Authentication is required."
+    assert answers["ru-RU,ru;q=0.9"] == "Требуется аутентификация."
+    assert answers["uz"] == "Autentifikatsiya talab qilinadi."
+    assert answers["de"] == answers["en"]
+
+
+async def test_validation_errors_say_where(client, actors):
+    seller = await actors.make("seller")
+    response = await client.post("/api/v1/orders", headers={**seller.headers,
+                                                            "Accept-Language": "ru"},
+                                 json={"pickup": {"lat": 100, "lon": 0}})
+    error = response.json()["error"]
+    assert response.status_code == 422 and error["code"] == "validation_error"
+    assert error["message"] == "Некорректный запрос."
+    locations = [tuple(d["loc"]) for d in error["details"]]
+    assert ("body", "pickup", "lat") in locations
+    assert ("body", "dropoff") in locations
+
+
+async def test_domain_errors_are_translated_too(client, actors, make_order):
+    seller = await actors.make("seller")
+    order = await make_order(seller)
+    await client.post(f"/api/v1/orders/{order['id']}/cancel", headers=seller.headers)
+    again = await client.post(f"/api/v1/orders/{order['id']}/cancel",
+                              headers={**seller.headers, "Accept-Language": "uz"})
+    assert again.json()["error"]["code"] == "illegal_transition"
+    assert again.json()["error"]["message"].startswith("Buyurtma")
+
+
+async def test_metrics_count_requests_per_route(client):
+    await client.get("/healthz")
+    text = (await client.get("/metrics")).text
+    assert 'courier_http_requests_total{method="GET",route="/healthz",status="200"}' in text
+    assert "courier_http_request_duration_seconds_bucket" in text
+
+
+async def test_openapi_document_lists_the_contract(client):
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    for path in ("/api/v1/auth/token", "/api/v1/users", "/api/v1/users/me", "/api/v1/couriers",
+                 "/api/v1/couriers/{courier_id}/shift", "/api/v1/orders",
+                 "/api/v1/orders/{order_id}", "/api/v1/orders/{order_id}/assign",
+                 "/api/v1/zones", "/healthz", "/readyz", "/metrics"):
+        assert path in paths, path
