@@ -96,7 +96,8 @@ class ShiftIn(Strict):
 
 class OrderIn(Strict):
     external_id: str | None = Field(default=None, min_length=1, max_length=120)
-    pickup: Place
+    pickup: Place | None = Field(default=None, description="or give pickup_place_id")
+    pickup_place_id: int | None = Field(default=None, gt=0)
     dropoff: Place
     pickup_window: Window | None = None
     dropoff_window: Window | None = None
@@ -104,6 +105,12 @@ class OrderIn(Strict):
     cod_amount: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
     buyer_id: int | None = Field(default=None, gt=0)
     seller_id: int | None = Field(default=None, gt=0, description="admins and dispatchers only")
+
+    @model_validator(mode="after")
+    def _pickup_given(self) -> OrderIn:
+        if self.pickup is None and self.pickup_place_id is None:
+            raise ValueError("give pickup, or pickup_place_id of one of the seller's places")
+        return self
 
 
 class EventOut(BaseModel):
@@ -165,6 +172,22 @@ class StatusIn(Strict):
     lat: Latitude | None = None
     lon: Longitude | None = None
     reason: str | None = Field(default=None, max_length=500)
+
+
+class PickupPlaceIn(Strict):
+    name: str = Field(min_length=1, max_length=120)
+    lat: Latitude
+    lon: Longitude
+    address: str | None = Field(default=None, max_length=500)
+
+
+class PickupPlaceOut(BaseModel):
+    id: int
+    seller_id: int
+    name: str
+    lat: float
+    lon: float
+    address: str | None
 
 
 class ZoneIn(Strict):
