@@ -203,13 +203,14 @@ class _Model:
             penalty = _penalty(p, matrices, s.required, s.priority, fixed_costs=fixed_costs)
             routing.AddDisjunction([pi, di], penalty, 2)
             if s.pinned_vehicle is not None:
-                routing.SetAllowedVehiclesForIndex([s.pinned_vehicle], pi)
-                routing.SetAllowedVehiclesForIndex([s.pinned_vehicle], di)
+                # -1 stays allowed: "unperformed", so an impossible pinned order is reported.
+                routing.VehicleVar(pi).SetValues([-1, s.pinned_vehicle])
+                routing.VehicleVar(di).SetValues([-1, s.pinned_vehicle])
         for o in p.onboard:
             di = self.manager.NodeToIndex(layout.node_of[StopRef(o.id, StopKind.DELIVERY)])
             penalty = _penalty(p, matrices, True, 0, fixed_costs=fixed_costs)
             routing.AddDisjunction([di], penalty)
-            routing.SetAllowedVehiclesForIndex([o.vehicle], di)
+            routing.VehicleVar(di).SetValues([-1, o.vehicle])
 
     def read_routes(self, node_routes: list[list[int]]) -> pywrapcp.Assignment | None:
         index_routes = [[self.manager.NodeToIndex(n) for n in r] for r in node_routes]

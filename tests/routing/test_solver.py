@@ -1,0 +1,167 @@
+"""``solve`` on tiny problems: feasibility, on-board and pinned stops, reasons, determinism."""
+
+import numpy as np
+import pytest
+from routing_cases import make_problem
+
+from routing import lilim
+from routing.plan import StopKind
+from routing.problem import Problem, Shipment, Stop, Vehicle, Weights
+from routing.solver import solve
+from routing.validator import validate
+
+SHORT_S = 0.5
+
+
+def served_by(plan, shipment_id: str) -> int | None:
+    for route in plan.routes:
+        if any(v.shipment_id == shipment_id for v in route.visits):
+            return route.vehicle
+    return None
+
+
+def test_tiny_lilim_instance_is_solved_feasibly(tiny_lilim_path):
+    problem = lilim.read(tiny_lilim_path)
+    plan = solve(problem, time_limit_s=1.0, seed=1)
+    report = validate(problem, plan)
+    assert report.feasible, report.violations
+    assert not plan.unassigned
+    assert report.vehicles_used == 2
+
+
+def test_plan_times_and_loads_are_reported(two_couriers_problem: Problem):
+    plan = solve(two_couriers_problem, time_limit_s=SHORT_S)
+    assert validate(two_couriers_problem, plan).feasible
+    for route in plan.routes:
+        for visit in route.visits:
+            assert visit.arrival_s <= visit.start_s <= visit.departure_s
+            assert 0 <= visit.load <= two_couriers_problem.vehicles[route.vehicle].capacity
+
+
+def test_onboard_parcel_stays_with_its_courier(two_couriers_problem: Problem):
+    # The parcel's address is next to courier a's start, yet only b can deliver it.
+    plan = solve(two_couriers_problem, time_limit_s=SHORT_S)
+    assert served_by(plan, "carried_by_b") == 1
+    assert validate(two_couriers_problem, plan).feasible
+
+
+def test_pinned_shipment_stays_with_its_courier():
+    vehicles = [Vehicle("a", 0, capacity=5), Vehicle("b", 10, capacity=5)]
+    shipments = [
+        Shipment("accepted_by_b", Stop(1), Stop(2), assigned_vehicle=1),
+        Shipment("free", Stop(9), Stop(8)),
+    ]
+    problem = make_problem(shipments, vehicles=vehicles)
+    plan = solve(problem, time_limit_s=SHORT_S)
+    assert served_by(plan, "accepted_by_b") == 1  # though a, at 0, is far nearer
+    assert validate(problem, plan).feasible
+
+
+def test_reassignable_shipment_moves_to_the_better_courier():
+    vehicles = [Vehicle("a", 0, capacity=5), Vehicle("b", 10, capacity=5)]
+    shipments = [Shipment("x", Stop(1), Stop(2), assigned_vehicle=1, reassignable=True)]
+    problem = make_problem(shipments, vehicles=vehicles)
+    plan = solve(problem, time_limit_s=SHORT_S)
+    assert served_by(plan, "x") == 0
+
+
+def test_impossible_window_leaves_the_order_unassigned_with_a_reason():
+    shipments = [
+        Shipment("ok", Stop(1), Stop(2)),
+        Shipment("too_early", Stop(9, latest_s=5), Stop(10)),  # 90 s away, closes at 5 s
+    ]
+    problem = make_problem(shipments)
+    plan = solve(problem, time_limit_s=SHORT_S)
+    assert [u.shipment_id for u in plan.unassigned] == ["too_early"]
+    assert "time window" in plan.unassigned[0].reason
+    assert served_by(plan, "ok") == 0
+    report = validate(problem, plan)
+    assert report.kinds() == {"unserved"}  # reported, not hidden
+
+
+def test_too_large_order_is_unassigned_with_a_reason():
+    problem = make_problem([Shipment("big", Stop(1), Stop(2), size=99)])
+    plan = solve(problem, time_limit_s=SHORT_S)
+    assert plan.unassigned[0].reason == "too large for every vehicle"
+
+
+def test_optional_order_is_dropped_when_not_worth_it():
+    weights = Weights(per_unassigned=5)
+    problem = make_problem([Shipment("far", Stop(10), Stop(9), required=False)], weights=weights)
+    plan = solve(problem, time_limit_s=SHORT_S)
+    assert served_by(plan, "far") is None
+    report = validate(problem, plan)
+    assert report.feasible and report.objective == pytest.approx(5.0)
+
+
+def test_soft_window_is_kept_at_a_cost():
+    late = Stop(5, latest_s=10, soft_latest=True)
+    problem = make_problem([Shipment("x", late, Stop(6))], weights=Weights(per_late_s=1))
+    plan = solve(problem, time_limit_s=SHORT_S)
+    report = validate(problem, plan)
+    assert served_by(plan, "x") == 0
+    assert report.feasible and report.lateness_s == pytest.approx(40.0)
+
+
+def test_each_vehicle_travels_on_its_own_profile():
+    # The same two locations: slow on foot, fast by car; only the car makes the window.
+    slow = np.array([[0.0, 600.0, 600.0], [600.0, 0.0, 600.0], [600.0, 600.0, 0.0]])
+    problem = Problem(
+        vehicles=(Vehicle("walker", 0, 5, profile="foot"), Vehicle("driver", 0, 5, profile="car")),
+        shipments=(Shipment("x", Stop(1, latest_s=100), Stop(2)),),
+        durations_s={"foot": slow, "car": slow / 10},
+        distances_m={"foot": slow, "car": slow},
+    )
+    plan = solve(problem, time_limit_s=SHORT_S)
+    assert served_by(plan, "x") == 1
+    assert validate(problem, plan).feasible
+
+
+def test_same_seed_same_plan(tiny_lilim_path):
+    problem = lilim.read(tiny_lilim_path)
+    plans = [solve(problem, time_limit_s=5.0, seed=3, solution_limit=50) for _ in range(2)]
+    assert plans[0].sequences() == plans[1].sequences()
+
+
+def test_warm_start_keeps_the_plan_and_inserts_new_orders(two_couriers_problem: Problem):
+    first = solve(two_couriers_problem, time_limit_s=SHORT_S)
+    grown = make_problem(
+        list(two_couriers_problem.shipments) + [Shipment("new", Stop(5), Stop(3))],
+        vehicles=list(two_couriers_problem.vehicles),
+        onboard=list(two_couriers_problem.onboard),
+    )
+    again = solve(grown, time_limit_s=SHORT_S, initial=first)
+    assert served_by(again, "new") is not None
+    assert validate(grown, again).feasible
+
+
+def test_warm_start_drops_stops_that_are_gone(two_couriers_problem: Problem):
+    first = solve(two_couriers_problem, time_limit_s=SHORT_S)
+    shrunk = make_problem(
+        [s for s in two_couriers_problem.shipments if s.id != "middle"],
+        vehicles=list(two_couriers_problem.vehicles),
+        onboard=[],
+    )
+    again = solve(shrunk, time_limit_s=SHORT_S, initial=first)
+    report = validate(shrunk, again)
+    assert report.feasible and not again.unassigned
+
+
+def test_route_minimisation_empties_a_needless_route():
+    # Two vehicles cost more than the detour of serving everything with one.
+    vehicles = [Vehicle(f"v{k}", 0, 10, end_location=0) for k in range(3)]
+    shipments = [Shipment(f"s{i}", Stop(i), Stop(i + 1)) for i in range(1, 8)]
+    problem = make_problem(shipments, vehicles=vehicles, weights=Weights(per_vehicle=1000))
+    plan = solve(problem, time_limit_s=1.0)
+    report = validate(problem, plan)
+    assert report.feasible and report.vehicles_used == 1
+
+
+def test_pickup_precedes_delivery_in_every_route(tiny_lilim_path):
+    problem = lilim.read(tiny_lilim_path)
+    plan = solve(problem, time_limit_s=SHORT_S)
+    for route in plan.routes:
+        kinds = {}
+        for v in route.visits:
+            kinds.setdefault(v.shipment_id, []).append(v.kind)
+        assert all(k == [StopKind.PICKUP, StopKind.DELIVERY] for k in kinds.values())
