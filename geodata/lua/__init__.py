@@ -1,0 +1,1 @@
+"""OSRM Lua profiles shipped with the project (package data; see geodata.profiles)."""
