@@ -7,6 +7,7 @@ closes the connections. Domain packages receive what they need as arguments.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -16,9 +17,11 @@ from redis.asyncio import Redis
 from api.database import make_engine, make_sessionmaker
 from api.errors import BodySizeLimit, install_error_handlers, register_error
 from api.metrics import Metrics, MetricsMiddleware
-from api.routers import auth, couriers, health, orders, users, zones
+from api.routers import auth, couriers, handoffs, health, orders, users, zones
 from api.security import PasswordHasher
 from api.settings import Settings
+from dispatch.handoff_errors import HandoffCodeLocked, HandoffTokenExpired
+from dispatch.handoff_keys import HandoffKeyStore
 from dispatch.service_area import ZoneServiceArea
 from geodata.zones import DuplicateZone, ZoneError
 
@@ -34,6 +37,7 @@ ROUTERS: list[APIRouter] = [
     couriers.router,
     orders.router,
     zones.router,
+    handoffs.router,
 ]
 
 
@@ -45,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = make_engine(settings.database_url)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
         app.state.redis = Redis.from_url(settings.redis_url, decode_responses=False)
+        app.state.handoff_keys.ring(now_s=int(time.time()))  # first start makes a key
         try:
             yield
         finally:
@@ -63,10 +68,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.password_hasher = PasswordHasher()
     app.state.metrics = Metrics()
     app.state.service_area = ZoneServiceArea()
+    app.state.handoff_keys = HandoffKeyStore(
+        keys_dir=settings.keys_dir,
+        max_token_ttl_s=settings.handoff_token_ttl_s + settings.handoff_offline_window_s,
+        configured_pem=settings.handoff_signing_keys)
 
     install_error_handlers(app)
     register_error(app, ZoneError, 422)
     register_error(app, DuplicateZone, 409)
+    register_error(app, HandoffTokenExpired, 410)
+    register_error(app, HandoffCodeLocked, 429)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)

@@ -106,6 +106,101 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "На нашей стороне произошла ошибка.",
         "uz": "Bizning tomonda xatolik yuz berdi.",
     },
+    "handoff_token_malformed": {
+        "en": "The handoff code cannot be read.",
+        "ru": "Код передачи не удаётся прочитать.",
+        "uz": "Topshirish kodini o'qib bo'lmaydi.",
+    },
+    "handoff_token_algorithm_refused": {
+        "en": "The handoff code is signed in a way we do not accept.",
+        "ru": "Код передачи подписан недопустимым способом.",
+        "uz": "Topshirish kodi qabul qilinmaydigan usulda imzolangan.",
+    },
+    "handoff_token_unknown_key": {
+        "en": "The handoff code was signed with an unknown key.",
+        "ru": "Код передачи подписан неизвестным ключом.",
+        "uz": "Topshirish kodi noma'lum kalit bilan imzolangan.",
+    },
+    "handoff_token_bad_signature": {
+        "en": "The handoff code's signature is invalid.",
+        "ru": "Подпись кода передачи недействительна.",
+        "uz": "Topshirish kodining imzosi yaroqsiz.",
+    },
+    "handoff_token_expired": {
+        "en": "The handoff code has expired; ask for a new one.",
+        "ru": "Срок действия кода передачи истёк; запросите новый.",
+        "uz": "Topshirish kodining muddati o'tgan; yangisini so'rang.",
+    },
+    "handoff_token_not_yet_valid": {
+        "en": "The scan time is before the code was issued.",
+        "ru": "Время сканирования раньше выдачи кода.",
+        "uz": "Skanerlash vaqti kod berilishidan oldin.",
+    },
+    "handoff_scan_time_in_future": {
+        "en": "The scan time lies in the future.",
+        "ru": "Время сканирования находится в будущем.",
+        "uz": "Skanerlash vaqti kelajakda.",
+    },
+    "handoff_offline_window_exceeded": {
+        "en": "The offline scan was uploaded too late.",
+        "ru": "Офлайн-сканирование загружено слишком поздно.",
+        "uz": "Oflayn skanerlash juda kech yuklandi.",
+    },
+    "handoff_order_mismatch": {
+        "en": "This code belongs to another order.",
+        "ru": "Этот код относится к другому заказу.",
+        "uz": "Bu kod boshqa buyurtmaga tegishli.",
+    },
+    "handoff_leg_mismatch": {
+        "en": "The order is not waiting for this handoff.",
+        "ru": "Заказ сейчас не ожидает этой передачи.",
+        "uz": "Buyurtma hozir bu topshirishni kutmayapti.",
+    },
+    "handoff_wrong_courier": {
+        "en": "Only the courier assigned to this order may scan its code.",
+        "ru": "Сканировать код может только назначенный на заказ курьер.",
+        "uz": "Kodni faqat buyurtmaga biriktirilgan kuryer skanerlay oladi.",
+    },
+    "handoff_too_far": {
+        "en": "The scan is too far from the handoff point.",
+        "ru": "Сканирование выполнено слишком далеко от точки передачи.",
+        "uz": "Skanerlash topshirish nuqtasidan juda uzoqda.",
+    },
+    "handoff_track_not_near": {
+        "en": "The courier's recorded track was not near the point then.",
+        "ru": "Записанный трек курьера в то время не проходил рядом с точкой.",
+        "uz": "Kuryerning yozilgan yo'li o'sha paytda nuqta yaqinida emas edi.",
+    },
+    "handoff_token_used": {
+        "en": "This handoff code was already used.",
+        "ru": "Этот код передачи уже использован.",
+        "uz": "Bu topshirish kodi allaqachon ishlatilgan.",
+    },
+    "handoff_not_allowed": {
+        "en": "You may not show this handoff code.",
+        "ru": "Вы не можете показывать этот код передачи.",
+        "uz": "Siz bu topshirish kodini ko'rsata olmaysiz.",
+    },
+    "handoff_code_unavailable": {
+        "en": "There is no live code for this handoff; ask for one.",
+        "ru": "Для этой передачи нет действующего кода; запросите его.",
+        "uz": "Bu topshirish uchun amaldagi kod yo'q; uni so'rang.",
+    },
+    "handoff_code_invalid": {
+        "en": "The code is wrong.",
+        "ru": "Неверный код.",
+        "uz": "Kod noto'g'ri.",
+    },
+    "handoff_code_locked": {
+        "en": "Too many wrong codes; ask for a new code.",
+        "ru": "Слишком много неверных попыток; запросите новый код.",
+        "uz": "Noto'g'ri urinishlar juda ko'p; yangi kod so'rang.",
+    },
+    "handoff_keys_managed_by_configuration": {
+        "en": "The handoff keys come from configuration; rotate them there.",
+        "ru": "Ключи передачи задаются конфигурацией; меняйте их там.",
+        "uz": "Topshirish kalitlari konfiguratsiyadan olinadi; ularni o'sha yerda almashtiring.",
+    },
 }
 
 

@@ -46,6 +46,20 @@ class Settings(BaseSettings):
         default=1_000_000, ge=1024, validation_alias="COURIER_MAX_BODY_BYTES"
     )
     offer_timeout_s: int = Field(default=30, ge=1, validation_alias="COURIER_OFFER_TIMEOUT_S")
+    # Custody handoffs (signed QR tokens): scan checks and the numeric fallback code.
+    handoff_scan_radius_m: float = Field(
+        default=150.0, gt=0, le=5000, validation_alias="COURIER_HANDOFF_SCAN_RADIUS_M")
+    handoff_online_skew_s: int = Field(
+        default=120, ge=0, le=3600, validation_alias="COURIER_HANDOFF_ONLINE_SKEW_S")
+    handoff_offline_window_s: int = Field(
+        default=6 * 3600, ge=0, le=7 * 86_400, validation_alias="COURIER_HANDOFF_OFFLINE_WINDOW_S")
+    handoff_track_window_s: int = Field(
+        default=300, ge=10, le=3600, validation_alias="COURIER_HANDOFF_TRACK_WINDOW_S")
+    handoff_fallback_max_attempts: int = Field(
+        default=5, ge=1, le=20, validation_alias="COURIER_HANDOFF_FALLBACK_MAX_ATTEMPTS")
+    #: PKCS#8 PEM Ed25519 private keys (the first signs); unset: keys live in `keys_dir`.
+    handoff_signing_keys: str | None = Field(
+        default=None, repr=False, validation_alias="COURIER_HANDOFF_SIGNING_KEYS")
 
     @model_validator(mode="after")
     def _secret_required_in_production(self) -> Settings:

@@ -16,6 +16,8 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.couriers import courier_of_user, get_courier
+from dispatch.custody import CustodyKind
+from dispatch.custody_store import append_system_entry
 from dispatch.exceptions import Conflict, DuplicateObject, InvalidInput, NotFound
 from dispatch.lifecycle import ACTIVE_STATUSES, Action, OrderStatus, next_status
 from dispatch.locations import point_ewkt
@@ -108,6 +110,8 @@ async def create_order(session: AsyncSession, *, seller: User, new: NewOrder,
     await session.flush()
     session.add(OrderEvent(order_id=order.id, type="created", from_status=None,
                            to_status=order.status, actor_id=actor.id))
+    await append_system_entry(session, order=order, kind=CustodyKind.CREATED, actor_id=actor.id,
+                              lat=new.pickup_lat, lon=new.pickup_lon)
     await session.flush()
     return order
 
@@ -221,4 +225,6 @@ async def cancel_order(session: AsyncSession, *, order_id: int, actor: User, now
         raise NotFound(f"order {order_id} not found", details={"order_id": order_id})
     await apply_action(session, order, Action.CANCEL, actor=actor, now=now,
                        details={"reason": reason} if reason else None)
+    await append_system_entry(session, order=order, kind=CustodyKind.CANCELLED,
+                              actor_id=actor.id, at=now)
     return order

@@ -1,0 +1,312 @@
+"""Handoff endpoints: issue a leg's signed QR token, scan it, the fallback code, custody, JWKS.
+
+    POST /orders/{id}/handoff-tokens          {"leg"} -> {"token", "expires_at", ...}
+    GET  /orders/{id}/handoff-tokens/{leg}.svg|.png   the QR of the live token
+    POST /handoffs/scan                       {"token", "lat", "lon", "scanned_at"} (courier)
+    POST /handoffs/code                       {"order_id", "leg", "code", "lat", "lon", ...}
+    GET  /orders/{id}/custody                 hash-chained entries and their verification
+    GET  /handoffs/keys                       public keys as JWKS (no authentication)
+    POST /handoffs/keys/rotate                (admin) new signing key, old ones keep verifying
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Annotated, Literal
+
+import segno
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import AwareDatetime, BaseModel, Field
+
+from api.deps import AdminUser, CurrentUser, RedisDep, SessionDep, SettingsDep
+from api.presenters import order_out
+from api.schemas import Latitude, Longitude, OrderOut
+from api.settings import Settings
+from api.track_lookup import PositionsTrackLookup
+from dispatch.custody import ChainVerdict, CustodyEntry
+from dispatch.custody_store import verify_order_chain
+from dispatch.handoff_errors import TOKEN_VERIFICATION_ERRORS
+from dispatch.handoff_keys import HandoffKeyStore
+from dispatch.handoff_state_store import RedisHandoffState
+from dispatch.handoff_tokens import (
+    KeyRing,
+    Leg,
+    fallback_code,
+    public_jwks,
+    verify_handoff_token,
+)
+from dispatch.handoffs import (
+    IssuedToken,
+    ScanPolicy,
+    ScanResult,
+    issue_handoff_token,
+    may_show_leg,
+    scan_fallback_code,
+    scan_handoff,
+)
+from dispatch.orders import get_visible_order, order_events
+
+__all__ = ["router", "scan_policy", "QR_ERROR_LEVEL"]
+
+router = APIRouter(tags=["handoffs"])
+
+#: Error correction level of the rendered QR codes (M restores about 15 % damage).
+QR_ERROR_LEVEL = "m"
+#: A live token is shown again as a QR only while it has at least this long to live.
+_REUSE_MIN_REMAINING_S = 60
+
+LegName = Literal["pickup", "dropoff"]
+
+
+# --- bodies ------------------------------------------------------------------------------------
+
+class HandoffTokenIn(BaseModel):
+    leg: LegName
+
+
+class HandoffTokenOut(BaseModel):
+    token: str
+    #: Unix seconds (UTC), like the access token's `expires_at`.
+    expires_at: float
+    order_id: int
+    leg: LegName
+    token_id: str
+    #: The numeric code to read out when the courier's camera fails.
+    fallback_code: str
+
+
+class ScanIn(BaseModel):
+    token: str = Field(min_length=1, max_length=2048)
+    lat: Latitude
+    lon: Longitude
+    #: When the courier scanned (ISO 8601 with zone, or Unix seconds); now if left out.
+    scanned_at: AwareDatetime | None = None
+    #: The order the courier app believes it is handling; a token of another order is refused.
+    order_id: int | None = Field(default=None, gt=0)
+    leg: LegName | None = None
+
+
+class CodeIn(BaseModel):
+    order_id: int = Field(gt=0)
+    leg: LegName
+    code: str = Field(pattern=r"^\s*\d{4,10}\s*$")
+    lat: Latitude
+    lon: Longitude
+    scanned_at: AwareDatetime | None = None
+
+
+class CustodyEntryOut(BaseModel):
+    seq: int
+    kind: str
+    at: datetime
+    recorded_at: datetime
+    actor_id: int | None
+    courier_id: int | None
+    counterparty_id: int | None
+    lat: float | None
+    lon: float | None
+    token_id: str | None
+    method: str
+    cod_amount: Decimal | None
+    prev_hash: str
+    hash: str
+
+
+class ChainVerificationOut(BaseModel):
+    valid: bool
+    length: int
+    head_hash: str
+    first_bad_seq: int | None
+    problem: str | None
+
+
+class CustodyOut(BaseModel):
+    order_id: int
+    entries: list[CustodyEntryOut]
+    verification: ChainVerificationOut
+
+
+class ScanOut(BaseModel):
+    order_id: int
+    status: str
+    leg: LegName
+    offline: bool
+    custody_entry: CustodyEntryOut
+    order: OrderOut
+
+
+# --- dependencies ------------------------------------------------------------------------------
+
+def scan_policy(settings: Settings) -> ScanPolicy:
+    return ScanPolicy(
+        radius_m=settings.handoff_scan_radius_m,
+        online_skew_s=settings.handoff_online_skew_s,
+        offline_window_s=settings.handoff_offline_window_s,
+        track_window_s=settings.handoff_track_window_s,
+        fallback_max_attempts=settings.handoff_fallback_max_attempts,
+    )
+
+
+def get_key_ring(request: Request) -> KeyRing:
+    store: HandoffKeyStore = request.app.state.handoff_keys
+    return store.ring(now_s=int(time.time()))
+
+
+KeyRingDep = Annotated[KeyRing, Depends(get_key_ring)]
+
+
+def get_handoff_state(redis: RedisDep, settings: SettingsDep) -> RedisHandoffState:
+    return RedisHandoffState(redis, settings.redis_prefix)
+
+
+HandoffStateDep = Annotated[RedisHandoffState, Depends(get_handoff_state)]
+
+
+def _entry_out(entry: CustodyEntry) -> CustodyEntryOut:
+    return CustodyEntryOut(
+        seq=entry.seq, kind=entry.kind.value, at=entry.at, recorded_at=entry.recorded_at,
+        actor_id=entry.actor_id, courier_id=entry.courier_id,
+        counterparty_id=entry.counterparty_id, lat=entry.lat, lon=entry.lon,
+        token_id=entry.token_id, method=entry.method, cod_amount=entry.cod_amount,
+        prev_hash=entry.prev_hash, hash=entry.hash)
+
+
+def _verdict_out(verdict: ChainVerdict) -> ChainVerificationOut:
+    return ChainVerificationOut(valid=verdict.valid, length=verdict.length,
+                                head_hash=verdict.head_hash,
+                                first_bad_seq=verdict.first_bad_seq, problem=verdict.problem)
+
+
+def _token_out(issued: IssuedToken) -> HandoffTokenOut:
+    return HandoffTokenOut(token=issued.token, expires_at=float(issued.claims.expires_at_s),
+                           order_id=issued.claims.order_id, leg=issued.claims.leg.value,
+                           token_id=issued.claims.token_id, fallback_code=issued.fallback_code)
+
+
+async def _scan_out(session, result: ScanResult) -> ScanOut:
+    order = result.order
+    return ScanOut(order_id=order.id, status=order.status,
+                   leg="pickup" if result.entry.kind == "picked_up" else "dropoff",
+                   offline=result.offline, custody_entry=_entry_out(result.entry),
+                   order=order_out(order, await order_events(session, order.id)))
+
+
+# --- endpoints ---------------------------------------------------------------------------------
+
+@router.post("/orders/{order_id}/handoff-tokens", response_model=HandoffTokenOut)
+async def issue_token(order_id: int, body: HandoffTokenIn, session: SessionDep,
+                      user: CurrentUser, settings: SettingsDep, ring: KeyRingDep,
+                      state: HandoffStateDep) -> HandoffTokenOut:
+    """A new single-use token for a leg: the seller (or an admin) shows the pickup code, the
+    buyer (or the seller, to pass it on) the dropoff code."""
+    issued = await issue_handoff_token(session, order_id=order_id, leg=Leg(body.leg), user=user,
+                                       ring=ring, now=datetime.now(UTC),
+                                       ttl_s=settings.handoff_token_ttl_s, state=state)
+    return _token_out(issued)
+
+
+async def _live_or_new_token(order_id: int, leg: Leg, session, user, settings: Settings,
+                             ring: KeyRing, state: RedisHandoffState) -> IssuedToken:
+    """The leg's live token if it still has a while to live for the same courier, else a new one.
+
+    Reloading the QR therefore shows the same code instead of invalidating the one on screen.
+    """
+    order = await get_visible_order(session, order_id, user)
+    current = await state.current(order.id, leg.value)
+    if current is not None:
+        try:
+            claims = verify_handoff_token(current, ring)
+        except TOKEN_VERIFICATION_ERRORS:
+            claims = None
+        if (claims is not None and claims.courier_id == order.courier_id
+                and claims.expires_at_s - time.time() >= _REUSE_MIN_REMAINING_S
+                and may_show_leg(user, order, leg)):
+            return IssuedToken(token=current, claims=claims, fallback_code=fallback_code(current))
+    return await issue_handoff_token(session, order_id=order_id, leg=leg, user=user, ring=ring,
+                                     now=datetime.now(UTC), ttl_s=settings.handoff_token_ttl_s,
+                                     state=state)
+
+
+def _qr_headers(issued: IssuedToken) -> dict[str, str]:
+    return {"Cache-Control": "no-store",
+            "X-Handoff-Expires-At": str(issued.claims.expires_at_s),
+            "X-Handoff-Token-Id": issued.claims.token_id,
+            "X-Handoff-Fallback-Code": issued.fallback_code}
+
+
+@router.get("/orders/{order_id}/handoff-tokens/{leg}.svg", response_class=Response,
+            responses={200: {"content": {"image/svg+xml": {}}}})
+async def token_svg(order_id: int, leg: LegName, session: SessionDep, user: CurrentUser,
+                    settings: SettingsDep, ring: KeyRingDep, state: HandoffStateDep,
+                    scale: Annotated[int, Query(ge=1, le=40)] = 6) -> Response:
+    issued = await _live_or_new_token(order_id, Leg(leg), session, user, settings, ring, state)
+    buffer = io.BytesIO()
+    segno.make(issued.token, error=QR_ERROR_LEVEL, micro=False).save(
+        buffer, kind="svg", scale=scale, border=4)
+    return Response(buffer.getvalue(), media_type="image/svg+xml", headers=_qr_headers(issued))
+
+
+@router.get("/orders/{order_id}/handoff-tokens/{leg}.png", response_class=Response,
+            responses={200: {"content": {"image/png": {}}}})
+async def token_png(order_id: int, leg: LegName, session: SessionDep, user: CurrentUser,
+                    settings: SettingsDep, ring: KeyRingDep, state: HandoffStateDep,
+                    scale: Annotated[int, Query(ge=1, le=40)] = 6) -> Response:
+    issued = await _live_or_new_token(order_id, Leg(leg), session, user, settings, ring, state)
+    buffer = io.BytesIO()
+    segno.make(issued.token, error=QR_ERROR_LEVEL, micro=False).save(
+        buffer, kind="png", scale=scale, border=4)
+    return Response(buffer.getvalue(), media_type="image/png", headers=_qr_headers(issued))
+
+
+@router.post("/handoffs/scan", response_model=ScanOut)
+async def scan(body: ScanIn, session: SessionDep, user: CurrentUser, settings: SettingsDep,
+               ring: KeyRingDep, state: HandoffStateDep) -> ScanOut:
+    """The courier's scan of a handoff QR (live, or uploaded later after an offline scan)."""
+    now = datetime.now(UTC)
+    result = await scan_handoff(
+        session, token=body.token, user=user, lat=body.lat, lon=body.lon,
+        scanned_at=body.scanned_at or now, now=now, ring=ring, policy=scan_policy(settings),
+        track=PositionsTrackLookup(session), state=state, expected_order_id=body.order_id,
+        expected_leg=Leg(body.leg) if body.leg else None)
+    return await _scan_out(session, result)
+
+
+@router.post("/handoffs/code", response_model=ScanOut)
+async def scan_code(body: CodeIn, session: SessionDep, user: CurrentUser,
+                    settings: SettingsDep, ring: KeyRingDep,
+                    state: HandoffStateDep) -> ScanOut:
+    """The numeric fallback code typed in by the courier (limited attempts per issued code)."""
+    now = datetime.now(UTC)
+    result = await scan_fallback_code(
+        session, order_id=body.order_id, leg=Leg(body.leg), code=body.code, user=user,
+        lat=body.lat, lon=body.lon, scanned_at=body.scanned_at or now, now=now, ring=ring,
+        policy=scan_policy(settings), track=PositionsTrackLookup(session), state=state)
+    return await _scan_out(session, result)
+
+
+@router.get("/orders/{order_id}/custody", response_model=CustodyOut)
+async def custody(order_id: int, session: SessionDep, user: CurrentUser) -> CustodyOut:
+    """The order's custody ledger and whether its hash chain still holds."""
+    await get_visible_order(session, order_id, user)
+    entries, verdict = await verify_order_chain(session, order_id)
+    return CustodyOut(order_id=order_id, entries=[_entry_out(e) for e in entries],
+                      verification=_verdict_out(verdict))
+
+
+@router.get("/handoffs/keys")
+async def keys(ring: KeyRingDep) -> JSONResponse:
+    """The public handoff verification keys as a JWKS (RFC 7517), for offline verification."""
+    return JSONResponse(public_jwks(ring), headers={"Cache-Control": "public, max-age=300"})
+
+
+@router.post("/handoffs/keys/rotate")
+async def rotate_keys(request: Request, user: AdminUser) -> JSONResponse:
+    """Starts signing with a new key; older keys keep verifying until their tokens expire."""
+    store: HandoffKeyStore = request.app.state.handoff_keys
+    ring = store.rotate(now_s=int(time.time()))
+    return JSONResponse({"signing_kid": ring.signing_key.kid, **public_jwks(ring)})
+

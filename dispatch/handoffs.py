@@ -1,0 +1,354 @@
+"""Handoffs: issuing a leg's token and accepting the courier's scan of it.
+
+A scan is checked in a fixed order, and the first check that fails decides the error code:
+
+1. signature and algorithm (`verify_handoff_token`),
+2. time: the scan time is not in the future, an offline scan (one uploaded later than
+   `online_skew_s` after it happened) arrives within `offline_window_s`, and the token was
+   valid at the scan time,
+3. the order and leg: the token names the order the app says it is handling, and the order's
+   status is due for this leg (a token already spent reports `handoff_token_used` here),
+4. the scanning courier is the one assigned to the order and named in the token,
+5. the position is within `radius_m` of the pickup or dropoff point (and for an offline scan
+   the courier's stored track was near that point around the scan time),
+6. the token was never used: claimed atomically in Redis (`SET NX`) and held durably by the
+   unique `token_id` of the custody ledger.
+
+Only when all pass does the order move (picked_up or delivered, through the state machine,
+with its event) and a custody entry get appended, in one transaction that this use case
+commits. A failure before that changes nothing; a failure while writing releases the Redis
+claim so an honest retry can succeed.
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.couriers import courier_of_user
+from dispatch.custody import CustodyEntry, CustodyKind
+from dispatch.custody_store import append_entry, token_spent
+from dispatch.exceptions import NotFound
+from dispatch.handoff_errors import (
+    HandoffCodeInvalid,
+    HandoffCodeLocked,
+    HandoffCodeUnavailable,
+    HandoffLegMismatch,
+    HandoffNotAllowed,
+    HandoffOfflineWindowExceeded,
+    HandoffOrderMismatch,
+    HandoffScanTimeInvalid,
+    HandoffTokenUsed,
+    HandoffTooFar,
+    HandoffTrackNotNear,
+    HandoffWrongCourier,
+)
+from dispatch.handoff_tokens import (
+    HandoffClaims,
+    KeyRing,
+    Leg,
+    check_token_time,
+    fallback_code,
+    new_token_id,
+    sign_handoff_token,
+    verify_handoff_token,
+)
+from dispatch.lifecycle import Action, OrderStatus
+from dispatch.locations import LatLon, to_lat_lon
+from dispatch.models import Order, User
+from dispatch.orders import apply_action, get_visible_order
+
+__all__ = [
+    "ScanPolicy",
+    "TrackLookup",
+    "HandoffState",
+    "IssuedToken",
+    "ScanResult",
+    "LEG_DUE_STATUSES",
+    "ISSUABLE_STATUSES",
+    "distance_m",
+    "may_show_leg",
+    "scan_is_offline",
+    "check_scan_time",
+    "check_leg_due",
+    "issue_handoff_token",
+    "scan_handoff",
+    "scan_fallback_code",
+]
+
+EARTH_RADIUS_M = 6_371_008.8
+
+#: Statuses in which the order is waiting for this leg's handoff.
+LEG_DUE_STATUSES: dict[Leg, frozenset[OrderStatus]] = {
+    Leg.PICKUP: frozenset({OrderStatus.ASSIGNED, OrderStatus.AT_PICKUP}),
+    Leg.DROPOFF: frozenset({OrderStatus.PICKED_UP, OrderStatus.AT_DROPOFF}),
+}
+#: Statuses in which a leg's token may be issued; a dropoff code may be passed on early.
+ISSUABLE_STATUSES: dict[Leg, frozenset[OrderStatus]] = {
+    Leg.PICKUP: LEG_DUE_STATUSES[Leg.PICKUP],
+    Leg.DROPOFF: LEG_DUE_STATUSES[Leg.PICKUP] | LEG_DUE_STATUSES[Leg.DROPOFF],
+}
+_TOKEN_UNIQUE_CONSTRAINT = "custody_entries_token_id_key"
+_ACTION = {Leg.PICKUP: Action.PICK_UP, Leg.DROPOFF: Action.DELIVER}
+_CUSTODY_KIND = {Leg.PICKUP: CustodyKind.PICKED_UP, Leg.DROPOFF: CustodyKind.DELIVERED}
+
+
+@dataclass(frozen=True, slots=True)
+class ScanPolicy:
+    """How strict a scan is; filled from `Settings` by the API."""
+
+    radius_m: float = 150.0
+    #: A scan uploaded more than this after it happened counts as offline; also the clock skew
+    #: tolerated for scan times slightly in the future.
+    online_skew_s: float = 120.0
+    #: How long after an offline scan its upload is still accepted.
+    offline_window_s: float = 6 * 3600.0
+    #: The stored track must pass within `radius_m` of the point within this of the scan time.
+    track_window_s: float = 300.0
+    fallback_max_attempts: int = 5
+
+
+class TrackLookup(Protocol):
+    """Answers from the stored courier track (implemented at the edge, over `positions`)."""
+
+    async def was_near(self, *, courier_id: int, lat: float, lon: float, radius_m: float,
+                       around: datetime, window_s: float) -> bool: ...
+
+
+class HandoffState(Protocol):
+    """Short-lived shared state (Redis in production: `dispatch.handoff_state_store`)."""
+
+    async def claim_token(self, token_id: str, *, ttl_s: int) -> bool: ...
+
+    async def release_token(self, token_id: str) -> None: ...
+
+    async def token_claimed(self, token_id: str) -> bool: ...
+
+    async def remember_current(self, order_id: int, leg: str, token: str, *,
+                               ttl_s: int) -> None: ...
+
+    async def current(self, order_id: int, leg: str) -> str | None: ...
+
+    async def count_code_attempt(self, order_id: int, leg: str, *, ttl_s: int) -> int: ...
+
+
+@dataclass(frozen=True, slots=True)
+class IssuedToken:
+    token: str
+    claims: HandoffClaims
+    fallback_code: str
+
+    @property
+    def expires_at(self) -> datetime:
+        return datetime.fromtimestamp(self.claims.expires_at_s, UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class ScanResult:
+    order: Order
+    entry: CustodyEntry
+    offline: bool
+
+
+# --- pure checks -------------------------------------------------------------------------------
+
+def distance_m(a: LatLon, b: LatLon) -> float:
+    """Great-circle (haversine) distance in metres between two WGS84 points."""
+    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
+    dlat, dlon = lat2 - lat1, math.radians(b.lon - a.lon)
+    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+
+
+def scan_is_offline(*, scanned_at_s: float, now_s: float, policy: ScanPolicy) -> bool:
+    return now_s - scanned_at_s > policy.online_skew_s
+
+
+def check_scan_time(claims: HandoffClaims, *, scanned_at_s: float, now_s: float,
+                    policy: ScanPolicy) -> bool:
+    """Step 2. Returns whether the scan is offline; raises when the timing is unacceptable."""
+    if scanned_at_s > now_s + policy.online_skew_s:
+        raise HandoffScanTimeInvalid("the scan time lies in the future",
+                                     details={"scanned_at": scanned_at_s, "now": now_s})
+    offline = scan_is_offline(scanned_at_s=scanned_at_s, now_s=now_s, policy=policy)
+    if offline and now_s - scanned_at_s > policy.offline_window_s:
+        raise HandoffOfflineWindowExceeded(
+            "the offline scan was uploaded too late",
+            details={"scanned_at": scanned_at_s, "offline_window_s": policy.offline_window_s})
+    check_token_time(claims, at_s=scanned_at_s, leeway_s=policy.online_skew_s)
+    return offline
+
+
+def check_leg_due(status: str, leg: Leg) -> None:
+    """Step 3: the order's status must be waiting for this leg."""
+    if OrderStatus(status) not in LEG_DUE_STATUSES[leg]:
+        raise HandoffLegMismatch(
+            f"the order is {status}; it is not due for its {leg.value} handoff",
+            details={"status": status, "leg": leg.value,
+                     "due_statuses": sorted(s.value for s in LEG_DUE_STATUSES[leg])})
+
+
+def _leg_point(order: Order, leg: Leg) -> LatLon:
+    point = to_lat_lon(order.pickup_location if leg is Leg.PICKUP else order.dropoff_location)
+    assert point is not None  # both columns are NOT NULL
+    return point
+
+
+def may_show_leg(user: User, order: Order, leg: Leg) -> bool:
+    """Who shows a leg's code: pickup the seller (or an admin), dropoff the buyer or seller."""
+    if leg is Leg.PICKUP:
+        return user.role == "admin" or (user.role == "seller" and order.seller_id == user.id)
+    return ((user.role == "buyer" and order.buyer_id == user.id)
+            or (user.role == "seller" and order.seller_id == user.id))
+
+
+def _replay_ttl_s(claims: HandoffClaims, *, now_s: float, policy: ScanPolicy) -> int:
+    """The single-use marker must outlive every moment at which the token could be accepted."""
+    return max(1, math.ceil(claims.expires_at_s + policy.offline_window_s - now_s) + 60)
+
+
+# --- use cases ---------------------------------------------------------------------------------
+
+async def issue_handoff_token(session: AsyncSession, *, order_id: int, leg: Leg, user: User,
+                              ring: KeyRing, now: datetime, ttl_s: int,
+                              state: HandoffState) -> IssuedToken:
+    """A fresh signed token for `leg` of the order, for the party who shows it to the courier."""
+    order = await get_visible_order(session, order_id, user)
+    if not may_show_leg(user, order, leg):
+        raise HandoffNotAllowed(
+            f"you may not show the {leg.value} code of this order",
+            details={"leg": leg.value, "allowed": "seller or admin" if leg is Leg.PICKUP
+                     else "buyer or seller"})
+    if OrderStatus(order.status) not in ISSUABLE_STATUSES[leg] or order.courier_id is None:
+        raise HandoffLegMismatch(
+            f"the order is {order.status}; no {leg.value} code can be issued now",
+            details={"status": order.status, "leg": leg.value})
+    issued_at_s = int(now.timestamp())
+    claims = HandoffClaims(order_id=order.id, leg=leg, courier_id=order.courier_id,
+                           token_id=new_token_id(), issued_at_s=issued_at_s,
+                           expires_at_s=issued_at_s + ttl_s)
+    token = sign_handoff_token(claims, ring)
+    await state.remember_current(order.id, leg.value, token, ttl_s=ttl_s)
+    return IssuedToken(token=token, claims=claims, fallback_code=fallback_code(token))
+
+
+async def scan_handoff(
+    session: AsyncSession, *, token: str, user: User, lat: float, lon: float,
+    scanned_at: datetime, now: datetime, ring: KeyRing, policy: ScanPolicy,
+    track: TrackLookup, state: HandoffState, expected_order_id: int | None = None,
+    expected_leg: Leg | None = None, method: str = "qr",
+) -> ScanResult:
+    """Verifies a courier's scan in the documented order, then records the handoff and commits."""
+    claims = verify_handoff_token(token, ring)                                    # 1
+    now_s, scanned_at_s = now.timestamp(), scanned_at.timestamp()
+    offline = check_scan_time(claims, scanned_at_s=scanned_at_s, now_s=now_s,     # 2
+                              policy=policy)
+    if expected_order_id is not None and expected_order_id != claims.order_id:    # 3
+        raise HandoffOrderMismatch("this code belongs to another order",
+                                   details={"order_id": expected_order_id})
+    if expected_leg is not None and expected_leg is not claims.leg:
+        raise HandoffLegMismatch(f"this is the {claims.leg.value} code, not the "
+                                 f"{expected_leg.value} code",
+                                 details={"leg": claims.leg.value})
+    order = await session.scalar(select(Order).where(Order.id == claims.order_id)
+                                 .with_for_update())
+    if order is None:
+        raise NotFound(f"order {claims.order_id} not found",
+                       details={"order_id": claims.order_id})
+    try:
+        check_leg_due(order.status, claims.leg)
+    except HandoffLegMismatch:
+        if await token_spent(session, claims.token_id):
+            raise HandoffTokenUsed("this handoff code was already used") from None
+        raise
+    courier = await courier_of_user(session, user.id) if user.role == "courier" else None  # 4
+    if courier is None or courier.id != order.courier_id or courier.id != claims.courier_id:
+        raise HandoffWrongCourier("only the courier assigned to this order may scan its code")
+    point = _leg_point(order, claims.leg)                                          # 5
+    away_m = distance_m(LatLon(lat, lon), point)
+    if away_m > policy.radius_m:
+        raise HandoffTooFar(f"the scan is {away_m:.0f} m from the {claims.leg.value} point",
+                            details={"distance_m": round(away_m, 1),
+                                     "radius_m": policy.radius_m})
+    if offline and not await track.was_near(
+            courier_id=courier.id, lat=point.lat, lon=point.lon, radius_m=policy.radius_m,
+            around=scanned_at, window_s=policy.track_window_s):
+        raise HandoffTrackNotNear("the courier's stored track was not near the point then",
+                                  details={"radius_m": policy.radius_m,
+                                           "window_s": policy.track_window_s})
+    if not await state.claim_token(claims.token_id,                                # 6
+                                   ttl_s=_replay_ttl_s(claims, now_s=now_s, policy=policy)):
+        raise HandoffTokenUsed("this handoff code was already used")
+    try:
+        entry = await _record(session, order=order, claims=claims, user=user,
+                              courier_id=courier.id, lat=lat, lon=lon, scanned_at=scanned_at,
+                              now=now, method="offline_qr" if offline else method,
+                              offline=offline)
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        if _TOKEN_UNIQUE_CONSTRAINT in str(exc.orig):
+            raise HandoffTokenUsed("this handoff code was already used") from None
+        await state.release_token(claims.token_id)
+        raise
+    except BaseException:
+        await session.rollback()
+        await state.release_token(claims.token_id)
+        raise
+    return ScanResult(order=order, entry=entry, offline=offline)
+
+
+async def _record(session: AsyncSession, *, order: Order, claims: HandoffClaims, user: User,
+                  courier_id: int, lat: float, lon: float, scanned_at: datetime, now: datetime,
+                  method: str, offline: bool) -> CustodyEntry:
+    leg = claims.leg
+    await apply_action(session, order, _ACTION[leg], actor=user, now=now, lat=lat, lon=lon,
+                       courier_id=courier_id, event_type=f"handoff_{leg.value}",
+                       details={"token_id": claims.token_id, "method": method,
+                                "scanned_at": scanned_at.isoformat(), "offline": offline})
+    return await append_entry(session, CustodyEntry(
+        order_id=order.id, seq=0, kind=_CUSTODY_KIND[leg], at=scanned_at, recorded_at=now,
+        actor_id=user.id, courier_id=courier_id,
+        counterparty_id=order.seller_id if leg is Leg.PICKUP else order.buyer_id,
+        lat=lat, lon=lon, token_id=claims.token_id, method=method,
+        cod_amount=order.cod_amount if leg is Leg.DROPOFF else None,
+    ))
+
+
+async def scan_fallback_code(
+    session: AsyncSession, *, order_id: int, leg: Leg, code: str, user: User, lat: float,
+    lon: float, scanned_at: datetime, now: datetime, ring: KeyRing, policy: ScanPolicy,
+    track: TrackLookup, state: HandoffState,
+) -> ScanResult:
+    """The numeric code typed in when the camera fails; then the same checks as a scan.
+
+    Only the order's assigned courier can try (others do not see the order), and only
+    `fallback_max_attempts` times per issued code: the holder must issue a new code after that.
+    """
+    order = await get_visible_order(session, order_id, user)
+    if user.role != "courier":
+        raise HandoffWrongCourier("only the courier assigned to this order may enter its code")
+    token = await state.current(order.id, leg.value)
+    if token is None:
+        raise HandoffCodeUnavailable(f"no live {leg.value} code for this order; ask for one",
+                                     details={"order_id": order_id, "leg": leg.value})
+    attempts = await state.count_code_attempt(order.id, leg.value,
+                                              ttl_s=max(60, int(policy.offline_window_s)))
+    if attempts > policy.fallback_max_attempts:
+        raise HandoffCodeLocked("too many wrong codes; ask for a new code",
+                                details={"max_attempts": policy.fallback_max_attempts})
+    if not hmac.compare_digest(fallback_code(token).encode(), code.strip().encode()):
+        raise HandoffCodeInvalid(
+            "the code is wrong",
+            details={"attempts_left": policy.fallback_max_attempts - attempts})
+    return await scan_handoff(session, token=token, user=user, lat=lat, lon=lon,
+                              scanned_at=scanned_at, now=now, ring=ring, policy=policy,
+                              track=track, state=state, expected_order_id=order_id,
+                              expected_leg=leg, method="code")
