@@ -51,6 +51,7 @@ class NewOrder:
     size: int = 1
     cod_amount: Decimal | None = None
     buyer_id: int | None = None
+    pickup_place_id: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,6 +95,7 @@ async def create_order(session: AsyncSession, *, seller: User, new: NewOrder,
         seller_id=seller.id,
         external_id=new.external_id,
         buyer_id=new.buyer_id,
+        pickup_place_id=new.pickup_place_id,
         pickup_location=point_ewkt(new.pickup_lat, new.pickup_lon),
         pickup_address=new.pickup_address,
         dropoff_location=point_ewkt(new.dropoff_lat, new.dropoff_lon),

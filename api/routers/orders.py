@@ -20,6 +20,7 @@ from api.presenters import order_out
 from dispatch.couriers import courier_of_user
 from dispatch.exceptions import NotFound
 from dispatch.lifecycle import Action
+from dispatch.locations import to_lat_lon
 from dispatch.models import IdempotencyRecord, User
 from dispatch.orders import (
     NewOrder,
@@ -32,6 +33,7 @@ from dispatch.orders import (
     list_visible_orders,
     order_events,
 )
+from dispatch.pickup_places import get_pickup_place
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 
@@ -86,9 +88,16 @@ async def add_order(
         if replay is not None:
             return replay
 
+    pickup = body.pickup
+    if body.pickup_place_id is not None:
+        place = await get_pickup_place(session, place_id=body.pickup_place_id,
+                                       seller_id=seller.id)
+        if pickup is None:
+            point = to_lat_lon(place.location)
+            pickup = schemas.Place(lat=point.lat, lon=point.lon, address=place.address)
     new = NewOrder(
-        pickup_lat=body.pickup.lat, pickup_lon=body.pickup.lon,
-        pickup_address=body.pickup.address,
+        pickup_lat=pickup.lat, pickup_lon=pickup.lon, pickup_address=pickup.address,
+        pickup_place_id=body.pickup_place_id,
         dropoff_lat=body.dropoff.lat, dropoff_lon=body.dropoff.lon,
         dropoff_address=body.dropoff.address, external_id=body.external_id,
         pickup_window=_utc_window(body.pickup_window),
