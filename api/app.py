@@ -17,13 +17,16 @@ from redis.asyncio import Redis
 from api.database import make_engine, make_sessionmaker
 from api.errors import BodySizeLimit, install_error_handlers, register_error
 from api.metrics import Metrics, MetricsMiddleware
-from api.routers import auth, couriers, handoffs, health, orders, users, zones
+from api.routers import auth, couriers, handoffs, health, orders, tracking, users, zones
 from api.security import PasswordHasher
 from api.settings import Settings
+from api.tracking_runtime import TrackingRuntime
+from api.websockets import router as websockets_router
 from dispatch.handoff_errors import HandoffCodeLocked, HandoffTokenExpired
 from dispatch.handoff_keys import HandoffKeyStore
 from dispatch.service_area import ZoneServiceArea
 from geodata.zones import DuplicateZone, ZoneError
+from tracking.exceptions import DeviceNotFound, MalformedMessage, UnknownDevice
 
 __all__ = ["create_app", "API_PREFIX"]
 
@@ -38,6 +41,7 @@ ROUTERS: list[APIRouter] = [
     orders.router,
     zones.router,
     handoffs.router,
+    tracking.router,
 ]
 
 
@@ -49,10 +53,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = make_engine(settings.database_url)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
         app.state.redis = Redis.from_url(settings.redis_url, decode_responses=False)
+        app.state.tracking = TrackingRuntime(settings, engine=app.state.engine,
+                                             sessionmaker=app.state.sessionmaker,
+                                             redis=app.state.redis)
+        await app.state.tracking.start()
         app.state.handoff_keys.ring(now_s=int(time.time()))  # first start makes a key
         try:
             yield
         finally:
+            await app.state.tracking.stop()
             await app.state.redis.aclose()
             await app.state.engine.dispose()
 
@@ -76,11 +85,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     register_error(app, ZoneError, 422)
     register_error(app, DuplicateZone, 409)
+    register_error(app, MalformedMessage, 422)
+    register_error(app, UnknownDevice, 401)
+    register_error(app, DeviceNotFound, 404)
     register_error(app, HandoffTokenExpired, 410)
     register_error(app, HandoffCodeLocked, 429)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
+    app.include_router(websockets_router)  # /ws/courier and /ws/dispatch, at the root
     app.include_router(health.router, prefix=API_PREFIX)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

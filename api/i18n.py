@@ -106,6 +106,56 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "На нашей стороне произошла ошибка.",
         "uz": "Bizning tomonda xatolik yuz berdi.",
     },
+    "malformed_message": {
+        "en": "The tracking message cannot be read.",
+        "ru": "Сообщение трекинга не удаётся прочитать.",
+        "uz": "Kuzatuv xabarini o'qib bo'lmaydi.",
+    },
+    "unknown_message_type": {
+        "en": "Unknown message type.",
+        "ru": "Неизвестный тип сообщения.",
+        "uz": "Noma'lum xabar turi.",
+    },
+    "batch_too_large": {
+        "en": "Too many points in one message.",
+        "ru": "Слишком много точек в одном сообщении.",
+        "uz": "Bitta xabarda nuqtalar juda ko'p.",
+    },
+    "unknown_device": {
+        "en": "The device id is not registered.",
+        "ru": "Идентификатор устройства не зарегистрирован.",
+        "uz": "Qurilma identifikatori ro'yxatdan o'tmagan.",
+    },
+    "device_not_found": {
+        "en": "Device not found.",
+        "ru": "Устройство не найдено.",
+        "uz": "Qurilma topilmadi.",
+    },
+    "device_id_missing": {
+        "en": "The device id is missing.",
+        "ru": "Не указан идентификатор устройства.",
+        "uz": "Qurilma identifikatori ko'rsatilmagan.",
+    },
+    "invalid_timestamp": {
+        "en": "The timestamp cannot be read.",
+        "ru": "Не удаётся прочитать отметку времени.",
+        "uz": "Vaqt belgisini o'qib bo'lmaydi.",
+    },
+    "courier_required": {
+        "en": "Only a courier can send positions.",
+        "ru": "Отправлять координаты может только курьер.",
+        "uz": "Faqat kuryer joylashuvni yubora oladi.",
+    },
+    "invalid_time_range": {
+        "en": "The time range is invalid.",
+        "ru": "Некорректный интервал времени.",
+        "uz": "Vaqt oralig'i noto'g'ri.",
+    },
+    "invalid_bbox": {
+        "en": "The bounding box is invalid.",
+        "ru": "Некорректная ограничивающая рамка.",
+        "uz": "Chegaralovchi to'rtburchak noto'g'ri.",
+    },
     "handoff_token_malformed": {
         "en": "The handoff code cannot be read.",
         "ru": "Код передачи не удаётся прочитать.",

@@ -46,6 +46,39 @@ class Settings(BaseSettings):
         default=1_000_000, ge=1024, validation_alias="COURIER_MAX_BODY_BYTES"
     )
     offer_timeout_s: int = Field(default=30, ge=1, validation_alias="COURIER_OFFER_TIMEOUT_S")
+    # Live tracking (filters modelled on Traccar's; 0 switches a threshold off).
+    tracking_max_future_s: float = Field(default=300.0, ge=0,
+                                         validation_alias="COURIER_TRACKING_MAX_FUTURE_S")
+    tracking_max_past_s: float = Field(default=7 * 86_400.0, ge=0,
+                                       validation_alias="COURIER_TRACKING_MAX_PAST_S")
+    tracking_max_accuracy_m: float = Field(default=200.0, ge=0,
+                                           validation_alias="COURIER_TRACKING_MAX_ACCURACY_M")
+    tracking_max_speed_mps: float = Field(default=70.0, ge=0,
+                                          validation_alias="COURIER_TRACKING_MAX_SPEED_MPS")
+    tracking_speed_window_s: float = Field(default=600.0, gt=0,
+                                           validation_alias="COURIER_TRACKING_SPEED_WINDOW_S")
+    tracking_filter_zero: bool = Field(default=True,
+                                       validation_alias="COURIER_TRACKING_FILTER_ZERO")
+    tracking_filter_duplicate: bool = Field(default=True,
+                                            validation_alias="COURIER_TRACKING_FILTER_DUPLICATE")
+    tracking_filter_out_of_order: bool = Field(
+        default=True, validation_alias="COURIER_TRACKING_FILTER_OUT_OF_ORDER")
+    tracking_osmand_speed_unit: Literal["kn", "mps", "kmh"] = Field(
+        default="kn", validation_alias="COURIER_TRACKING_OSMAND_SPEED_UNIT")
+    tracking_batch_max_points: int = Field(default=5000, ge=1,
+                                           validation_alias="COURIER_TRACKING_BATCH_MAX_POINTS")
+    tracking_stale_after_s: float = Field(default=120.0, gt=0,
+                                          validation_alias="COURIER_TRACKING_STALE_AFTER_S")
+    tracking_stale_check_s: float = Field(default=5.0, gt=0,
+                                          validation_alias="COURIER_TRACKING_STALE_CHECK_S")
+    tracking_geofence_radius_m: float = Field(default=75.0, gt=0,
+                                              validation_alias="COURIER_TRACKING_GEOFENCE_RADIUS_M")
+    tracking_last_seen_interval_s: float = Field(
+        default=10.0, ge=0, validation_alias="COURIER_TRACKING_LAST_SEEN_INTERVAL_S")
+    tracking_feed_interval_s: float = Field(default=0.05, ge=0,
+                                            validation_alias="COURIER_TRACKING_FEED_INTERVAL_S")
+    tracking_partition_days_ahead: int = Field(
+        default=7, ge=1, validation_alias="COURIER_TRACKING_PARTITION_DAYS_AHEAD")
     # Custody handoffs (signed QR tokens): scan checks and the numeric fallback code.
     handoff_scan_radius_m: float = Field(
         default=150.0, gt=0, le=5000, validation_alias="COURIER_HANDOFF_SCAN_RADIUS_M")

@@ -1,0 +1,232 @@
+"""Wiring of live tracking: builds the pipeline, live view and feed from `Settings`, and
+implements tracking's small interfaces (geofence targets, the order-log sink, order updates
+for the dispatcher feed) with dispatch's data. `api.app` starts and stops it in the lifespan.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+from redis.asyncio import Redis
+from sqlalchemy import event, func, inspect, select
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.orm import Session
+
+from api.settings import Settings
+from dispatch.locations import point_ewkt, to_lat_lon
+from dispatch.models import Order, OrderEvent
+from geodata.models import Zone
+from tracking.feed import FeedHub, FeedSubscriber
+from tracking.filters import FilterConfig
+from tracking.geofence import CircleFence, Fence, GeofenceEvent, ZoneFence
+from tracking.live_store import LiveStore
+from tracking.live_updates import LiveUpdater
+from tracking.maintenance import Periodic, ensure_partitions, mark_stale
+from tracking.pipeline import IngestPipeline
+from tracking.position_store import PositionStore
+
+__all__ = ["TrackingRuntime", "filter_config"]
+
+log = logging.getLogger(__name__)
+
+#: Which stop a courier heads for, by order status.
+_NEXT_STOP = {"assigned": "pickup", "at_pickup": "pickup", "picked_up": "dropoff",
+              "at_dropoff": "dropoff", "returning": "pickup"}
+
+
+#: Order fields sent when the full order is not loaded in the committing session.
+_ORDER_BRIEF = ("id", "status", "courier_id", "seller_id", "external_id", "updated_at")
+
+
+def filter_config(settings: Settings) -> FilterConfig:
+    def positive(value: float) -> float | None:
+        return value if value > 0 else None
+
+    return FilterConfig(
+        reject_invalid=True,
+        reject_zero=settings.tracking_filter_zero,
+        max_future_s=positive(settings.tracking_max_future_s),
+        max_past_s=positive(settings.tracking_max_past_s),
+        max_accuracy_m=positive(settings.tracking_max_accuracy_m),
+        reject_duplicate=settings.tracking_filter_duplicate,
+        reject_out_of_order=settings.tracking_filter_out_of_order,
+        max_speed_mps=positive(settings.tracking_max_speed_mps),
+        speed_window_s=settings.tracking_speed_window_s,
+    )
+
+
+class DispatchGeofenceTargets:
+    """Next pickup/dropoff of each courier's active orders, plus the active zones."""
+
+    def __init__(self, sessionmaker: async_sessionmaker, *, radius_m: float,
+                 zones_ttl_s: float = 60.0) -> None:
+        self.sessionmaker = sessionmaker
+        self.radius_m = radius_m
+        self.zones_ttl_s = zones_ttl_s
+        self._zones: tuple[float, list[ZoneFence]] | None = None
+
+    async def _zone_fences(self, session: Any) -> list[ZoneFence]:
+        now = asyncio.get_running_loop().time()
+        if self._zones is None or now - self._zones[0] > self.zones_ttl_s:
+            rows = (await session.execute(select(
+                Zone.id, func.ST_AsGeoJSON(func.geometry(Zone.area))).where(Zone.active))).all()
+            fences = []
+            for zone_id, geojson in rows:
+                shape = orjson.loads(geojson)
+                polygons = (shape["coordinates"] if shape["type"] == "MultiPolygon"
+                            else [shape["coordinates"]])
+                fences.append(ZoneFence(zone_id, polygons))
+            self._zones = (now, fences)
+        return self._zones[1]
+
+    async def fences_for(self, courier_ids: Sequence[int]) -> dict[int, list[Fence]]:
+        async with self.sessionmaker() as session:
+            zones = await self._zone_fences(session)
+            orders = (await session.execute(
+                select(Order.id, Order.courier_id, Order.status, Order.pickup_location,
+                       Order.dropoff_location)
+                .where(Order.courier_id.in_(list(courier_ids)),
+                       Order.status.in_(list(_NEXT_STOP))))).all()
+        fences: dict[int, list[Fence]] = {cid: list(zones) for cid in courier_ids}
+        for order_id, courier_id, status, pickup, dropoff in orders:
+            kind = _NEXT_STOP[status]
+            point = to_lat_lon(pickup if kind == "pickup" else dropoff)
+            if point is not None:
+                fences[courier_id].append(
+                    CircleFence(order_id, kind, point.lat, point.lon, self.radius_m))
+        return fences
+
+
+class OrderLogSink:
+    """Geofence events on orders become `geofence_enter`/`geofence_exit` entries in the log
+    (no status change: arriving is still confirmed by the courier or a handoff scan)."""
+
+    def __init__(self, sessionmaker: async_sessionmaker) -> None:
+        self.sessionmaker = sessionmaker
+
+    async def record(self, events: Sequence[GeofenceEvent]) -> None:
+        rows = [e for e in events if e.order_id is not None]
+        if not rows:
+            return
+        async with self.sessionmaker() as session:
+            for e in rows:
+                session.add(OrderEvent(
+                    order_id=e.order_id, type=f"geofence_{e.transition}", from_status=None,
+                    to_status=None, actor_id=None, courier_id=e.courier_id,
+                    location=point_ewkt(e.lat, e.lon),
+                    at=datetime.fromtimestamp(e.ts_s, UTC),
+                    details={"kind": e.fence.kind,
+                             "radius_m": getattr(e.fence, "radius_m", None)}))
+            await session.commit()
+
+
+class OrderChangeRelay:
+    """Sends `{"type": "order", "order": {...}}` to the dispatcher feed after any commit that
+    changed an order, by listening to the sessions of this app's engine (dispatch stays unaware
+    of the feed)."""
+
+    def __init__(self, engine: AsyncEngine, updater: LiveUpdater) -> None:
+        self.sync_engine = engine.sync_engine
+        self.updater = updater
+        self._installed = False
+
+    def install(self) -> None:
+        event.listen(Session, "after_flush", self._after_flush)
+        event.listen(Session, "after_commit", self._after_commit)
+        self._installed = True
+
+    def uninstall(self) -> None:
+        if self._installed:
+            event.remove(Session, "after_flush", self._after_flush)
+            event.remove(Session, "after_commit", self._after_commit)
+            self._installed = False
+
+    def _mine(self, session: Session) -> bool:
+        bind = session.bind
+        return bind is self.sync_engine or getattr(bind, "engine", None) is self.sync_engine
+
+    def _after_flush(self, session: Session, flush_context: Any) -> None:
+        if not self._mine(session):
+            return
+        changed = [o for o in (*session.new, *session.dirty) if isinstance(o, Order)]
+        if changed:
+            session.info.setdefault("tracking_orders", {}).update({id(o): o for o in changed})
+
+    def _after_commit(self, session: Session) -> None:
+        orders = session.info.pop("tracking_orders", None)
+        if not orders or not self._mine(session):
+            return
+        from api.presenters import order_out
+
+        messages = []
+        for order in orders.values():
+            state = inspect(order)
+            if state.detached or state.deleted:
+                continue
+            try:
+                if state.unloaded:  # never emit SQL from a commit hook: send what is loaded
+                    body = {k: getattr(order, k) for k in _ORDER_BRIEF
+                            if k not in state.unloaded}
+                    body = orjson.loads(orjson.dumps(body, default=str))
+                else:
+                    body = order_out(order).model_dump(mode="json")
+            except Exception:  # never break the caller's commit over the live feed
+                log.debug("order %s not relayed", getattr(order, "id", None))
+                continue
+            messages.append({"type": "order", "order": body})
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        for message in messages:
+            loop.create_task(self.updater.publish(message))
+
+
+class TrackingRuntime:
+    """Everything tracking runs in one worker process."""
+
+    def __init__(self, settings: Settings, *, engine: AsyncEngine,
+                 sessionmaker: async_sessionmaker, redis: Redis) -> None:
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.store = PositionStore(engine, filter_config(settings))
+        self.live = LiveStore(redis, settings.redis_prefix)
+        self.hub = FeedHub()
+        self.subscriber = FeedSubscriber(redis, self.live.channel, self.hub)
+        self.updater = LiveUpdater(
+            self.live, self.hub, self.store, subscriber=self.subscriber,
+            targets=DispatchGeofenceTargets(sessionmaker,
+                                            radius_m=settings.tracking_geofence_radius_m),
+            sink=OrderLogSink(sessionmaker),
+            last_seen_interval_s=settings.tracking_last_seen_interval_s)
+        self.pipeline = IngestPipeline(self.store,
+                                       max_batch_points=settings.tracking_batch_max_points,
+                                       on_committed=self.updater.offer)
+        self.order_relay = OrderChangeRelay(engine, self.updater)
+        self.periodic = [
+            Periodic("tracking-partitions", 3600.0, lambda: ensure_partitions(
+                self.store, days_ahead=settings.tracking_partition_days_ahead)),
+            Periodic("tracking-stale", settings.tracking_stale_check_s, lambda: mark_stale(
+                self.live, stale_after_s=settings.tracking_stale_after_s)),
+        ]
+
+    async def start(self) -> None:
+        self.subscriber.start()
+        self.updater.start()
+        self.pipeline.start()
+        self.order_relay.install()
+        for job in self.periodic:
+            job.start()
+
+    async def stop(self) -> None:
+        self.order_relay.uninstall()
+        for job in self.periodic:
+            await job.stop()
+        await self.pipeline.stop()
+        await self.updater.stop()
+        await self.subscriber.stop()

@@ -1,0 +1,88 @@
+"""Our own point batches: `{"type": "positions", "points": [{"seq", "lat", "lon", "ts", ...}]}`.
+
+The same shape arrives over `/ws/courier` and `POST /tracking/positions`. A body that is not a
+batch at all raises `MalformedMessage`; a single unreadable point becomes a `Rejection` with
+reason `malformed_point`, so it never costs the good points beside it. Range checks
+(coordinates, times) are the filters' job, not the parser's.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from tracking.exceptions import MalformedMessage
+from tracking.fixes import Fix, Reason, Rejection
+from tracking.timestamps import parse_timestamp_s
+
+__all__ = ["parse_batch", "MAX_POINTS_PER_BATCH"]
+
+MAX_POINTS_PER_BATCH = 1000
+
+
+def _number(value: Any, *, required: bool) -> float | None:
+    if value is None:
+        if required:
+            raise ValueError("missing")
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("not a number")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError("not finite")
+    return number
+
+
+def _seq(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
+
+
+def parse_point(raw: Any) -> Fix | Rejection:
+    """One point of a batch, or the rejection that names why it cannot be read."""
+    if not isinstance(raw, dict):
+        return Rejection(None, Reason.MALFORMED)
+    seq = _seq(raw.get("seq"))
+    if seq is None:
+        return Rejection(raw.get("seq") if isinstance(raw.get("seq"), int) else None,
+                         Reason.MALFORMED)
+    try:
+        lat = _number(raw.get("lat"), required=True)
+        lon = _number(raw.get("lon"), required=True)
+        ts_s = parse_timestamp_s(raw["ts"]) if "ts" in raw else None
+        if ts_s is None:
+            raise ValueError("missing ts")
+        return Fix(lat=lat, lon=lon, ts_s=ts_s, seq=seq,  # type: ignore[arg-type]
+                   accuracy_m=_number(raw.get("acc"), required=False),
+                   speed_mps=_number(raw.get("speed"), required=False),
+                   heading_deg=_number(raw.get("heading"), required=False),
+                   battery_pct=_number(raw.get("batt"), required=False))
+    except (ValueError, TypeError, OverflowError):
+        return Rejection(seq, Reason.MALFORMED)
+
+
+def parse_batch(message: Any, *, max_points: int = MAX_POINTS_PER_BATCH,
+                ) -> tuple[list[Fix], list[Rejection]]:
+    """The fixes and the unreadable points of one `positions` message."""
+    if not isinstance(message, dict):
+        raise MalformedMessage("a positions message must be a JSON object")
+    kind = message.get("type", "positions")
+    if kind != "positions":
+        raise MalformedMessage(f"unknown message type {kind!r}", code="unknown_message_type",
+                               details={"type": kind})
+    points = message.get("points")
+    if not isinstance(points, list):
+        raise MalformedMessage("`points` must be a list")
+    if len(points) > max_points:
+        raise MalformedMessage("too many points in one message", code="batch_too_large",
+                               details={"max_points": max_points})
+    fixes: list[Fix] = []
+    rejections: list[Rejection] = []
+    for raw in points:
+        parsed = parse_point(raw)
+        if isinstance(parsed, Fix):
+            fixes.append(parsed)
+        else:
+            rejections.append(parsed)
+    return fixes, rejections

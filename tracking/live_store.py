@@ -1,0 +1,125 @@
+"""Redis edge of tracking: the live view of where couriers are, and the cross-worker feed.
+
+Keys (all under the configured prefix):
+
+* `tracking:geo`   GEO set of couriers' last positions ("couriers near a point");
+* `tracking:last`  hash courier id → last position as JSON (the dispatcher snapshot);
+* `tracking:seen`  sorted set courier id → fix time, for stale marking;
+* `tracking:stale` set of couriers marked stale;
+* `tracking:feed`  pub/sub channel every worker subscribes to and relays to its dispatchers.
+
+All the work for one batch is one pipeline (one round trip), whatever the number of couriers.
+Redis is the live view only: PostGIS keeps the record, so callers treat failures here as
+"the map lags", never as lost data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import orjson
+from redis.asyncio import Redis
+
+from tracking.fixes import Fix
+
+__all__ = ["LiveStore", "position_wire"]
+
+
+def position_wire(courier_id: int, fix: Fix, *, stale: bool = False) -> dict:
+    """A courier's position as the dispatcher feed shows it (CONTRACT.md plus `acc`)."""
+    body = {"id": courier_id, "lat": fix.lat, "lon": fix.lon, "ts": fix.ts_s,
+            "speed": fix.speed_mps, "heading": fix.heading_deg, "acc": fix.accuracy_m}
+    if stale:
+        body["stale"] = True
+    return body
+
+
+class LiveStore:
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.geo_key = f"{prefix}tracking:geo"
+        self.last_key = f"{prefix}tracking:last"
+        self.seen_key = f"{prefix}tracking:seen"
+        self.stale_key = f"{prefix}tracking:stale"
+        self.channel = f"{prefix}tracking:feed"
+
+    async def apply(self, latest: dict[int, Fix], *,
+                    messages: Iterable[dict] = ()) -> list[dict]:
+        """Stores the latest fix per courier and publishes them (plus `messages`) in one pipeline.
+
+        Returns the `positions` message it published, followed by `messages`.
+        """
+        couriers = [position_wire(cid, fix) for cid, fix in latest.items()]
+        published: list[dict] = []
+        pipe = self.redis.pipeline(transaction=False)
+        if couriers:
+            geo: list[object] = []
+            for c in couriers:
+                geo.extend((c["lon"], c["lat"], c["id"]))
+            pipe.geoadd(self.geo_key, geo)
+            pipe.hset(self.last_key, mapping={c["id"]: orjson.dumps(c) for c in couriers})
+            pipe.zadd(self.seen_key, {c["id"]: c["ts"] for c in couriers})
+            pipe.srem(self.stale_key, *[c["id"] for c in couriers])
+            positions = {"type": "positions", "couriers": couriers}
+            pipe.publish(self.channel, orjson.dumps(positions))
+            published.append(positions)
+        for message in messages:
+            pipe.publish(self.channel, orjson.dumps(message))
+            published.append(message)
+        if published:
+            await pipe.execute()
+        return published
+
+    async def publish(self, message: dict) -> None:
+        await self.redis.publish(self.channel, orjson.dumps(message))
+
+    async def snapshot(self) -> list[dict]:
+        """Every courier's last position, stale ones flagged."""
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.hgetall(self.last_key)
+        pipe.smembers(self.stale_key)
+        last, stale = await pipe.execute()
+        stale_ids = {int(x) for x in stale}
+        couriers = []
+        for raw in last.values():
+            courier = orjson.loads(raw)
+            if courier["id"] in stale_ids:
+                courier["stale"] = True
+            couriers.append(courier)
+        couriers.sort(key=lambda c: c["id"])
+        return couriers
+
+    async def nearby(self, *, lat: float, lon: float, radius_m: float,
+                     limit: int) -> list[tuple[int, float]]:
+        """Couriers within `radius_m` of a point, nearest first, as (id, distance_m)."""
+        rows = await self.redis.geosearch(self.geo_key, longitude=lon, latitude=lat,
+                                          radius=radius_m, unit="m", sort="ASC", count=limit,
+                                          withdist=True)
+        return [(int(member), float(dist)) for member, dist in rows]
+
+    async def claim_stale(self, *, now_s: float, stale_after_s: float) -> list[dict]:
+        """Couriers with no fix for `stale_after_s`, claimed by this worker only (ZREM wins)."""
+        ids = await self.redis.zrangebyscore(self.seen_key, "-inf", now_s - stale_after_s,
+                                             start=0, num=1000)
+        if not ids:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        for member in ids:
+            pipe.zrem(self.seen_key, member)
+        removed = await pipe.execute()
+        claimed = [member for member, won in zip(ids, removed, strict=True) if won]
+        if not claimed:
+            return []
+        pipe = self.redis.pipeline(transaction=False)
+        pipe.sadd(self.stale_key, *claimed)
+        pipe.hmget(self.last_key, claimed)
+        _, raws = await pipe.execute()
+        stale = []
+        for raw in raws:
+            if raw is not None:
+                courier = orjson.loads(raw)
+                courier["stale"] = True
+                stale.append(courier)
+        if stale:
+            await self.publish({"type": "positions", "couriers": stale})
+        return stale

@@ -1,0 +1,118 @@
+"""The ingest pipeline: submissions gathered per event-loop tick, one transaction per batch.
+
+Every WebSocket message and HTTP upload becomes a `submit(courier_id, fixes)` that waits for
+its `Decision`. A single writer task drains whatever arrived since its last transaction, so
+under load one commit serves hundreds of connections (the batch grows while the previous
+transaction runs), and at low load a lone point is written at once. A future is resolved only
+after the commit, which is what lets the caller send `ack` safely.
+
+After a commit the accepted fixes go to `on_committed` (the live view: Redis, fan-out,
+geofences), which must not block: the history is the record, the live view may lag or fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import Callable
+
+from tracking.fixes import Fix
+from tracking.ingest import Decision
+from tracking.position_store import PositionStore
+
+__all__ = ["IngestPipeline", "IngestUnavailable"]
+
+log = logging.getLogger(__name__)
+
+
+class IngestUnavailable(Exception):
+    """The history could not be written (database down); nothing was acknowledged."""
+
+    code = "service_unavailable"
+
+
+class IngestPipeline:
+    def __init__(self, store: PositionStore, *, max_batch_points: int = 5000,
+                 on_committed: Callable[[list[tuple[int, Fix]]], None] | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.store = store
+        self.max_batch_points = max_batch_points
+        self.on_committed = on_committed
+        self.clock = clock
+        self._pending: list[tuple[int, list[Fix], asyncio.Future[Decision]]] = []
+        self._wakeup = asyncio.Event()
+        self._task: asyncio.Task | None = None
+        self.batches = 0
+        self.points = 0
+
+    async def submit(self, courier_id: int, fixes: list[Fix]) -> Decision:
+        """Waits until `fixes` are decided and committed; `IngestUnavailable` if not."""
+        future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
+        self._pending.append((courier_id, fixes, future))
+        self._wakeup.set()
+        if self._task is None:  # no writer running (tests, scripts): write inline
+            await self._write_once()
+        return await future
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="tracking-writer")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        while self._pending:  # drain what was already submitted before closing
+            await self._write_once()
+
+    async def _run(self) -> None:
+        while True:
+            await self._wakeup.wait()
+            self._wakeup.clear()
+            while self._pending:
+                await self._write_once()
+
+    def _take(self) -> list[tuple[int, list[Fix], asyncio.Future[Decision]]]:
+        taken, points = 0, 0
+        for _, fixes, _ in self._pending:
+            points += len(fixes)
+            taken += 1
+            if points >= self.max_batch_points:
+                break
+        batch, self._pending = self._pending[:taken], self._pending[taken:]
+        return batch
+
+    async def _write_once(self) -> None:
+        batch = self._take()
+        if not batch:
+            return
+        try:
+            decisions = await self.store.commit_batch(
+                [(courier_id, fixes) for courier_id, fixes, _ in batch], now_s=self.clock())
+        except asyncio.CancelledError:
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(IngestUnavailable("the writer stopped"))
+            raise
+        except Exception as exc:  # the database failed: refuse, never ack
+            log.warning("position batch not written (%d submissions): %s", len(batch), exc)
+            for _, _, future in batch:
+                if not future.done():
+                    future.set_exception(IngestUnavailable(str(exc)))
+            await asyncio.sleep(0.05)
+            return
+        self.batches += 1
+        accepted: list[tuple[int, Fix]] = []
+        for (_, _, future), decision in zip(batch, decisions, strict=True):
+            self.points += len(decision.accepted)
+            accepted.extend((decision.courier_id, fix) for fix in decision.accepted)
+            if not future.done():
+                future.set_result(decision)
+        if accepted and self.on_committed is not None:
+            try:
+                self.on_committed(accepted)
+            except Exception:
+                log.exception("live-view hand-off failed")

@@ -1,0 +1,153 @@
+"""PostGIS edge of tracking: the batched history writer and the track query.
+
+One call of `commit_batch` is one transaction for every courier that sent points during one
+event-loop tick: lock (and create) the couriers' cursors with a single upsert, decide each
+submission with the pure `tracking.ingest.decide`, insert all accepted points with one
+multi-row `INSERT ... SELECT FROM unnest(...)`, and move the cursors. Nothing is acknowledged
+before this transaction commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tracking.filters import FilterConfig
+from tracking.fixes import Fix
+from tracking.ingest import Cursor, Decision, decide
+
+__all__ = ["PositionStore", "Submission", "track_geojson"]
+
+Submission = tuple[int, list[Fix]]
+
+_LOCK_CURSORS = """
+INSERT INTO tracking_cursors (courier_id)
+SELECT unnest(%(ids)s::bigint[]) ORDER BY 1
+ON CONFLICT (courier_id) DO UPDATE SET courier_id = EXCLUDED.courier_id
+RETURNING courier_id, last_seq, last_ts_s, last_lat, last_lon
+"""
+
+_INSERT_POSITIONS = """
+INSERT INTO positions (courier_id, recorded_at, seq, location, accuracy_m, speed_mps,
+                       heading_deg)
+SELECT c, to_timestamp(t), s, ST_SetSRID(ST_MakePoint(lo, la), 4326)::geography, a, v, h
+FROM unnest(%(c)s::bigint[], %(t)s::float8[], %(s)s::bigint[], %(lo)s::float8[],
+            %(la)s::float8[], %(a)s::float8[], %(v)s::float8[], %(h)s::float8[])
+     AS u(c, t, s, lo, la, a, v, h)
+ON CONFLICT DO NOTHING
+"""
+
+_MOVE_CURSORS = """
+UPDATE tracking_cursors AS k
+SET last_seq = u.s, last_ts_s = u.t, last_lat = u.la, last_lon = u.lo, updated_at = now()
+FROM unnest(%(c)s::bigint[], %(s)s::bigint[], %(t)s::float8[], %(la)s::float8[],
+            %(lo)s::float8[]) AS u(c, s, t, la, lo)
+WHERE k.courier_id = u.c
+"""
+
+_LAST_SEEN = """
+UPDATE couriers AS k
+SET last_location = ST_SetSRID(ST_MakePoint(u.lo, u.la), 4326)::geography,
+    last_seen_at = to_timestamp(u.t)
+FROM unnest(%(c)s::bigint[], %(la)s::float8[], %(lo)s::float8[], %(t)s::float8[])
+     AS u(c, la, lo, t)
+WHERE k.id = u.c AND (k.last_seen_at IS NULL OR k.last_seen_at < to_timestamp(u.t))
+"""
+
+_TRACK = """
+SELECT seq, extract(epoch FROM recorded_at)::float8, ST_Y(location::geometry),
+       ST_X(location::geometry), accuracy_m, speed_mps, heading_deg
+FROM positions
+WHERE courier_id = %(c)s AND recorded_at >= %(f)s AND recorded_at < %(t)s
+ORDER BY recorded_at
+LIMIT %(n)s
+"""
+
+
+class PositionStore:
+    def __init__(self, engine: AsyncEngine, config: FilterConfig) -> None:
+        self.engine = engine
+        self.config = config
+
+    async def commit_batch(self, submissions: Sequence[Submission], *,
+                           now_s: float) -> list[Decision]:
+        """Decides and stores every submission in one transaction; one decision each."""
+        ids = sorted({courier_id for courier_id, _ in submissions})
+        async with self.engine.begin() as conn:
+            rows = (await conn.exec_driver_sql(_LOCK_CURSORS, {"ids": ids})).all()
+            cursors: dict[int, Cursor] = {}
+            for courier_id, last_seq, ts_s, lat, lon in rows:
+                last = None if ts_s is None else Fix(lat=lat, lon=lon, ts_s=ts_s)
+                cursors[courier_id] = Cursor(courier_id, last_seq, last)
+            decisions: list[Decision] = []
+            cols: dict[str, list[Any]] = {k: [] for k in ("c", "t", "s", "lo", "la", "a", "v", "h")}
+            for courier_id, fixes in submissions:
+                decision = decide(cursors[courier_id], fixes, config=self.config, now_s=now_s)
+                cursors[courier_id] = decision.cursor  # type: ignore[assignment]
+                decisions.append(decision)
+                for fix in decision.accepted:
+                    cols["c"].append(courier_id)
+                    cols["t"].append(fix.ts_s)
+                    cols["s"].append(fix.seq)
+                    cols["lo"].append(fix.lon)
+                    cols["la"].append(fix.lat)
+                    cols["a"].append(fix.accuracy_m)
+                    cols["v"].append(fix.speed_mps)
+                    cols["h"].append(fix.heading_deg)
+            if cols["c"]:
+                await conn.exec_driver_sql(_INSERT_POSITIONS, cols)
+            moved = [cursors[i] for i in ids]
+            await conn.exec_driver_sql(_MOVE_CURSORS, {
+                "c": ids, "s": [c.last_seq for c in moved],
+                "t": [c.last_fix.ts_s if c.last_fix else None for c in moved],
+                "la": [c.last_fix.lat if c.last_fix else None for c in moved],
+                "lo": [c.last_fix.lon if c.last_fix else None for c in moved],
+            })
+        return decisions
+
+    async def update_last_seen(self, latest: dict[int, Fix]) -> None:
+        """`couriers.last_location/last_seen_at` for the planner's fallback (one statement)."""
+        if not latest:
+            return
+        ids = sorted(latest)
+        async with self.engine.begin() as conn:
+            await conn.exec_driver_sql(_LAST_SEEN, {
+                "c": ids, "la": [latest[i].lat for i in ids], "lo": [latest[i].lon for i in ids],
+                "t": [latest[i].ts_s for i in ids]})
+
+    async def track(self, courier_id: int, *, start: datetime, end: datetime,
+                    limit: int) -> list[tuple]:
+        """Stored fixes in [start, end) as rows (seq, ts_s, lat, lon, acc, speed, heading)."""
+        async with self.engine.connect() as conn:
+            result = await conn.exec_driver_sql(
+                _TRACK, {"c": courier_id, "f": start, "t": end, "n": limit})
+            return [tuple(row) for row in result.all()]
+
+    async def ensure_partitions(self, *, first_day: datetime, days: int) -> int:
+        async with self.engine.begin() as conn:
+            result = await conn.exec_driver_sql(
+                "SELECT courier_ensure_position_partitions(%(d)s::date, %(n)s)",
+                {"d": first_day.date(), "n": days})
+            return int(result.scalar() or 0)
+
+
+def track_geojson(courier_id: int, rows: Sequence[tuple]) -> dict:
+    """A track as a GeoJSON FeatureCollection: one LineString plus one Point per fix."""
+    coordinates = [[lon, lat] for _, _, lat, lon, *_ in rows]
+    features: list[dict] = []
+    if len(coordinates) >= 2:
+        features.append({"type": "Feature", "geometry": {"type": "LineString",
+                                                          "coordinates": coordinates},
+                         "properties": {"courier_id": courier_id, "kind": "track"}})
+    for seq, ts_s, lat, lon, acc, speed, heading in rows:
+        features.append({"type": "Feature",
+                         "geometry": {"type": "Point", "coordinates": [lon, lat]},
+                         "properties": {"seq": seq, "ts": ts_s, "acc": acc, "speed": speed,
+                                        "heading": heading}})
+    return {"type": "FeatureCollection", "features": features,
+            "properties": {"courier_id": courier_id, "points": len(rows)}}
+
+
