@@ -108,8 +108,13 @@ class OsrmTravelModel:
         self._precheck_bbox(given, roles)
         both = np.vstack([src, dst])
         both = np.round(both / _OSRM_PRECISION_DEG) * _OSRM_PRECISION_DEG
-        unique, inverse = np.unique(both, axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
+        unique, first, inverse = np.unique(both, axis=0, return_index=True, return_inverse=True)
+        # Number the distinct points in order of first appearance, not sorted order, so
+        # that without duplicates the result needs no re-indexing (no 2nd copy).
+        order = np.argsort(first, kind="stable")
+        rank = np.empty_like(order)
+        rank[order] = np.arange(len(order))
+        unique, inverse = unique[order], rank[inverse.reshape(-1)]
         src_unique = np.unique(inverse[:n])
         dst_unique = np.unique(inverse[n:])
 
@@ -127,7 +132,10 @@ class OsrmTravelModel:
 
         row_of = np.searchsorted(src_unique, inverse[:n])
         col_of = np.searchsorted(dst_unique, inverse[n:])
-        if rows != n or cols != m:  # duplicates: expand back to the caller's shape
+        # Back to the caller's order (np.unique sorted the points) and shape (duplicates).
+        same_rows = rows == n and bool((row_of == np.arange(n)).all())
+        same_cols = cols == m and bool((col_of == np.arange(m)).all())
+        if not (same_rows and same_cols):
             index = np.ix_(row_of, col_of)
             durations_s, distances_m = durations_s[index], distances_m[index]
         return TravelMatrix(durations_s, distances_m)
