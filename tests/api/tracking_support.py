@@ -63,7 +63,8 @@ class InProcessServer:
 
     def __init__(self, app) -> None:
         config = uvicorn.Config(app, host="127.0.0.1", port=0, lifespan="off",
-                                ws="websockets-sansio", log_level="warning")
+                                ws="websockets-sansio", log_level="warning",
+                                timeout_graceful_shutdown=1)
         self.server = uvicorn.Server(config)
         self.task: asyncio.Task | None = None
         self.port = 0
@@ -95,8 +96,8 @@ async def send_points(ws, seqs, *, t0: float, lat0: float = 41.30) -> None:
 
 
 async def wait_for_position(ws, courier_id: int, predicate=lambda c: True,
-                            timeout: float = 5.0) -> dict:
-    """The first feed entry for `courier_id` satisfying `predicate`."""
+                            timeout: float = 5.0, seen: set[int] | None = None) -> dict:
+    """The first feed entry for `courier_id` satisfying `predicate` (ids met go to `seen`)."""
     deadline = time.monotonic() + timeout
     while True:
         left = deadline - time.monotonic()
@@ -105,6 +106,8 @@ async def wait_for_position(ws, courier_id: int, predicate=lambda c: True,
         message = await recv_json(ws, timeout=left)
         if message["type"] in ("positions", "snapshot"):
             for courier in message["couriers"]:
+                if seen is not None:
+                    seen.add(courier["id"])
                 if courier["id"] == courier_id and predicate(courier):
                     return courier
 
