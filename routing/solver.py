@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
+from routing.construct import greedy_sequences
 from routing.plan import Plan, StopKind, StopRef, Unassigned, schedule_routes
 from routing.problem import Problem, Stop
 
@@ -47,6 +48,9 @@ COST_SCALE = 1000
 #: to insert it (at most four arcs), yet not so much that it swamps guided local search, whose
 #: penalty step grows with the objective.
 REQUIRED_ARCS = 40
+#: From this many stops on, the first solution is our greedy construction (``construct``):
+#: OR-Tools' insertion heuristics take tens of seconds on city-sized problems.
+GREEDY_FROM_STOPS = 300
 #: Time horizon beyond the last finite window or shift end, for open-ended problems.
 OPEN_HORIZON_S = 48 * 3600
 
@@ -98,25 +102,51 @@ class _Layout:
     def ticks(self, seconds: float) -> int:
         return int(math.ceil(seconds * self.problem.ticks_per_s - 1e-6))
 
-    def time_matrix(self, profile: str) -> list[list[int]]:
+    def time_ticks(self, profile: str) -> np.ndarray:
         """Ticks from node to node: travel, plus the service at the origin, rounded up."""
-        dur = self.problem.durations_s[profile][np.ix_(self.location, self.location)]
-        dur = dur.astype(float)
-        dur[:, self.open_end_nodes] = 0.0
         tps = self.problem.ticks_per_s
-        ticks = np.ceil(dur * tps - 1e-6) + np.ceil(self.service_s * tps - 1e-6)[:, None]
+        ticks = self.problem.durations_s[profile][np.ix_(self.location, self.location)] * tps
+        np.ceil(ticks - 1e-6, out=ticks)
+        ticks += np.ceil(self.service_s * tps - 1e-6)[:, None]
+        ticks[:, self.open_end_nodes] = 0.0
         np.fill_diagonal(ticks, 0)
-        return ticks.astype(np.int64).tolist()
+        return ticks.astype(np.int64)
 
-    def cost_matrix(self, profile: str) -> list[list[int]]:
+    def cost_units(self, profile: str) -> np.ndarray:
         w = self.problem.weights
         ix = np.ix_(self.location, self.location)
-        cost = w.per_m * self.problem.distances_m[profile][ix].astype(float)
+        cost = self.problem.distances_m[profile][ix] * (w.per_m * COST_SCALE)
         if w.per_travel_s:
-            cost = cost + w.per_travel_s * self.problem.durations_s[profile][ix]
+            cost += self.problem.durations_s[profile][ix] * (w.per_travel_s * COST_SCALE)
         cost[:, self.open_end_nodes] = 0.0
         np.fill_diagonal(cost, 0)
-        return np.rint(cost * COST_SCALE).astype(np.int64).tolist()
+        return np.rint(cost).astype(np.int64)
+
+    def matrices(self) -> dict:
+        """Node matrices as the lists OR-Tools takes, computed once per distinct source matrix
+        (profiles often share distances, and converting a city-sized matrix is not free)."""
+        p = self.problem
+        top_priority = max((s.priority for s in p.shipments if not s.required), default=None)
+        out: dict = {
+            "max_cost": 1,
+            "top_optional": 0 if top_priority is None else int(
+                round(p.weights.per_unassigned * (1 + top_priority) * COST_SCALE)
+            ),
+        }
+        by_source: dict[tuple, list[list[int]]] = {}
+        for pr in self.profiles:
+            key = ("time", id(p.durations_s[pr]))
+            if key not in by_source:
+                by_source[key] = self.time_ticks(pr).tolist()
+            out["time", pr] = by_source[key]
+            key = ("cost", id(p.distances_m[pr]), id(p.durations_s[pr]) if p.weights.per_travel_s
+                   else None)
+            if key not in by_source:
+                cost = self.cost_units(pr)
+                out["max_cost"] = max(out["max_cost"], int(cost.max()))
+                by_source[key] = cost.tolist()
+            out["cost", pr] = by_source[key]
+        return out
 
 
 def _horizon_s(p: Problem) -> float:
@@ -149,7 +179,13 @@ class _Model:
         )
         routing = pywrapcp.RoutingModel(self.manager)
         self.routing = routing
-        register = routing.RegisterTransitMatrix
+        registered: dict[int, int] = {}
+
+        def register(values: list[list[int]]) -> int:
+            if id(values) not in registered:
+                registered[id(values)] = routing.RegisterTransitMatrix(values)
+            return registered[id(values)]
+
         time_cb = {pr: register(matrices["time", pr]) for pr in layout.profiles}
         cost_cb = {pr: register(matrices["cost", pr]) for pr in layout.profiles}
         for k, v in enumerate(p.vehicles):
@@ -237,15 +273,9 @@ def _penalty(
     p: Problem, matrices: dict, required: bool, priority: int, *, fixed_costs: bool
 ) -> int:
     """The cost of leaving a shipment out; a required one outweighs any other choice."""
-    optional = int(round(p.weights.per_unassigned * (1 + priority) * COST_SCALE))
     if not required:
-        return optional
-    top_optional = max(
-        (int(round(p.weights.per_unassigned * (1 + s.priority) * COST_SCALE))
-         for s in p.shipments if not s.required),
-        default=0,
-    )
-    penalty = max(REQUIRED_ARCS * matrices["max_cost"], 10 * top_optional, 1)
+        return int(round(p.weights.per_unassigned * (1 + priority) * COST_SCALE))
+    penalty = max(REQUIRED_ARCS * matrices["max_cost"], 10 * matrices["top_optional"], 1)
     if fixed_costs:
         penalty = max(penalty, 2 * int(round(p.weights.per_vehicle * COST_SCALE)))
     return penalty
@@ -293,7 +323,9 @@ def _search(
     model = _Model(layout, matrices, banned, fixed_costs=fixed_costs)
     routing = model.routing
     params = _params(time_limit_s, solution_limit=solution_limit)
-    routing.CloseModelWithParameters(params)
+    # Reading a warm start runs a small search under the closing parameters' time limit: give it
+    # room, so a nearly spent budget still returns the warm start rather than nothing.
+    routing.CloseModelWithParameters(_params(max(time_limit_s, 60.0), solution_limit=None))
     if stop_when_complete:
         # Stop as soon as every stop is routed: in route minimisation that is all we need to know.
         done = [False]
@@ -311,6 +343,8 @@ def _search(
         initial = model.read_routes(routes)
         if initial is not None:
             assignment = routing.SolveFromAssignmentWithParameters(initial, params)
+            if assignment is None:  # out of time before the first step: keep the start
+                assignment = initial
     else:
         assignment = routing.SolveWithParameters(params)
     if assignment is None:
@@ -335,28 +369,34 @@ def _walk(routing: pywrapcp.RoutingModel, vehicle: int):
         index = routing.NextVar(index).Value()
 
 
-def _routes_from_plan(layout: _Layout, plan: Plan) -> list[list[int]]:
+def _routes_from_plan(layout: _Layout, matrices: dict, plan: Plan) -> list[list[int]]:
     """A previous plan as node routes of this problem, repaired to be feasible.
 
     Stops no longer in the problem (delivered, cancelled) are dropped; a shipment whose stops no
     longer fit where they were (the courier is late, a window moved) is taken out of the route so
     the search can place it again. Shipments only hinted (``assigned_vehicle``) are added nowhere.
     """
-    p = layout.problem
-    routes: list[list[int]] = [[] for _ in p.vehicles]
-    taken: set[str] = set()
+    sequences: list[list[StopRef]] = [[] for _ in layout.problem.vehicles]
     for route in plan.routes:
-        k = route.vehicle
-        if not 0 <= k < len(p.vehicles):
-            continue
-        refs = [v.ref for v in route.visits if v.ref in layout.node_of]
-        refs = [r for r in refs if r.shipment_id not in taken]
-        routes[k] = _repair_route(layout, k, refs)
+        if 0 <= route.vehicle < len(sequences):
+            sequences[route.vehicle] = [v.ref for v in route.visits]
+    return _routes_from_sequences(layout, matrices, sequences)
+
+
+def _routes_from_sequences(
+    layout: _Layout, matrices: dict, sequences: list[list[StopRef]]
+) -> list[list[int]]:
+    routes: list[list[int]] = [[] for _ in layout.problem.vehicles]
+    taken: set[str] = set()
+    for k, seq in enumerate(sequences[: len(routes)]):
+        refs = [r for r in seq if r in layout.node_of and r.shipment_id not in taken]
+        routes[k] = _repair_route(layout, matrices, k, refs)
         taken.update(layout.refs[n].shipment_id for n in routes[k])
     return routes
 
 
-def _repair_route(layout: _Layout, k: int, refs: list[StopRef]) -> list[int]:
+def _repair_route(layout: _Layout, matrices: dict, k: int, refs: list[StopRef]) -> list[int]:
+    """Drop shipments from a route until it is feasible in the model's own integer ticks."""
     p = layout.problem
     vehicle = p.vehicles[k]
     shipments = {s.id: s for s in p.shipments}
@@ -375,22 +415,33 @@ def _repair_route(layout: _Layout, k: int, refs: list[StopRef]) -> list[int]:
                 pinned is None or pinned == k
             ):
                 keep.append(r)
-    dur = p.durations_s[vehicle.profile]
+    ticks = matrices["time", vehicle.profile]
+    shift_end = _floor_ticks(layout, vehicle.shift_end_s) if math.isfinite(
+        vehicle.shift_end_s) else None
     while True:
-        t = vehicle.start_s
-        here = vehicle.start_location
+        t = layout.ticks(vehicle.start_s)
+        prev = layout.starts[k]
         load = p.initial_load(k)
         culprit = None
         for r in keep:
-            stop = layout.stops[layout.node_of[r]]
-            t = max(t + float(dur[here, stop.location]), stop.earliest_s)
-            load += layout.demand[layout.node_of[r]]
-            here = stop.location
-            late = t > stop.latest_s + 1e-9 and not stop.soft_latest
+            node = layout.node_of[r]
+            stop = layout.stops[node]
+            t = max(t + ticks[prev][node], layout.ticks(stop.earliest_s))
+            load += layout.demand[node]
+            prev = node
+            late = (
+                math.isfinite(stop.latest_s)
+                and not stop.soft_latest
+                and t > _floor_ticks(layout, stop.latest_s)
+            )
             if (late or load > vehicle.capacity) and r.shipment_id not in onboard_ids:
                 culprit = r.shipment_id
                 break
-            t += stop.service_s
+        if culprit is None and shift_end is not None:
+            t += ticks[prev][layout.ends[k]]
+            if t > shift_end:
+                movable = [r.shipment_id for r in keep if r.shipment_id not in onboard_ids]
+                culprit = movable[-1] if movable else None
         if culprit is None:
             break
         keep = [r for r in keep if r.shipment_id != culprit]
@@ -447,24 +498,24 @@ def solve(
     budget = _Budget(time_limit_s)
     rng = random.Random(seed)
     layout = _Layout(problem)
-    matrices = {}
-    for pr in layout.profiles:
-        matrices["time", pr] = layout.time_matrix(pr)
-        matrices["cost", pr] = layout.cost_matrix(pr)
-    matrices["max_cost"] = max(max(map(max, matrices["cost", pr])) for pr in layout.profiles)
+    matrices = layout.matrices()
     if route_minimisation is None:
         route_minimisation = problem.weights.per_vehicle > 0
 
     routes: list[list[int]] | None = None
     if initial is not None:
-        routes = _routes_from_plan(layout, initial)
-    elif warm_start == "vroom":
+        # New orders are appended greedily first, so that even a spent budget places them.
+        sequences = greedy_sequences(problem, base=initial.sequences())
+        routes = _routes_from_sequences(layout, matrices, sequences)
+    elif warm_start == "vroom" and _vroom_can_take(problem):
         from routing.peers import solve_vroom
 
         vroom_plan = solve_vroom(problem, time_limit_s=budget.left_s() * 0.3, seed=seed)
-        routes = _routes_from_plan(layout, vroom_plan)
-    elif warm_start != "none":
+        routes = _routes_from_plan(layout, matrices, vroom_plan)
+    elif warm_start not in ("none", "vroom"):
         raise ValueError(f"unknown warm start {warm_start!r}")
+    elif len(layout.refs) > GREEDY_FROM_STOPS:
+        routes = _routes_from_sequences(layout, matrices, greedy_sequences(problem))
 
     # Phase 1: a complete first solution, unless the warm start is one.
     best = routes
@@ -516,6 +567,18 @@ def solve(
                 best = improved
 
     return _plan(layout, best)
+
+
+def _vroom_can_take(problem: Problem) -> bool:
+    from routing import peers
+
+    if not peers.supports(problem):
+        return False
+    try:
+        import vroom  # noqa: F401
+    except ImportError:
+        return False
+    return True
 
 
 def _complete(layout: _Layout, routes: list[list[int]]) -> bool:
