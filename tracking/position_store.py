@@ -23,6 +23,9 @@ __all__ = ["PositionStore", "Submission", "track_geojson"]
 
 Submission = tuple[int, list[Fix]]
 
+#: Advisory lock id serialising partition creation across workers ("trak" in ASCII).
+_PARTITION_LOCK_KEY = 0x7472616B
+
 _LOCK_CURSORS = """
 INSERT INTO tracking_cursors (courier_id)
 SELECT unnest(%(ids)s::bigint[]) ORDER BY 1
@@ -128,6 +131,10 @@ class PositionStore:
 
     async def ensure_partitions(self, *, first_day: datetime, days: int) -> int:
         async with self.engine.begin() as conn:
+            # Every worker runs this; the lock makes them take turns instead of racing to
+            # create the same partition.
+            await conn.exec_driver_sql("SELECT pg_advisory_xact_lock(%(k)s)",
+                                       {"k": _PARTITION_LOCK_KEY})
             result = await conn.exec_driver_sql(
                 "SELECT courier_ensure_position_partitions(%(d)s::date, %(n)s)",
                 {"d": first_day.date(), "n": days})

@@ -232,3 +232,15 @@ async def test_live_state_nearby_and_last_seen(client, app):
     assert got.json()["last_location"]["lat"] == pytest.approx(41.2601)
     assert (await client.get("/api/v1/tracking/nearby", params={"lat": 1, "lon": 1},
                              headers=courier.headers)).status_code == 403
+
+
+async def test_partition_maintenance_is_idempotent_and_points_land_in_daily_partitions(app):
+    from datetime import UTC, datetime
+
+    store = app.state.tracking.store
+    await store.ensure_partitions(first_day=datetime.now(UTC), days=3)
+    assert await store.ensure_partitions(first_day=datetime.now(UTC), days=3) == 0
+    async with app.state.engine.connect() as conn:
+        rows = (await conn.execute(text(
+            "SELECT tableoid::regclass::text, count(*) FROM positions GROUP BY 1"))).all()
+    assert rows and all(name.startswith("positions_20") for name, _ in rows)
