@@ -48,7 +48,7 @@ def demo_bbox(settings: Settings) -> tuple[float, float, float, float]:
 
 async def seed_demo(session: AsyncSession, settings: Settings) -> list[str]:
     """Creates what is missing and returns lines describing the demo set-up."""
-    hasher = PasswordHasher()
+    hasher = PasswordHasher(cheap=settings.mode == "test")
     lines = []
     min_lon, min_lat, max_lon, max_lat = demo_bbox(settings)
     if not any(z.name == "demo-city" for z in await list_zones(session)):

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 import jwt
 from pwdlib import PasswordHash
+from pwdlib.hashers.argon2 import Argon2Hasher
 
 __all__ = ["PasswordHasher", "AccessTokenClaims", "issue_access_token", "read_access_token",
            "InvalidAccessToken"]
@@ -19,10 +20,15 @@ class InvalidAccessToken(Exception):
 
 
 class PasswordHasher:
-    """Argon2id with pwdlib's recommended parameters; one instance per process."""
+    """Argon2id with pwdlib's recommended parameters; one instance per process.
 
-    def __init__(self) -> None:
-        self._hasher = PasswordHash.recommended()
+    `cheap=True` (test mode only) keeps argon2id but with minimal cost parameters, so a test
+    suite that logs in hundreds of users does not spend minutes hashing.
+    """
+
+    def __init__(self, *, cheap: bool = False) -> None:
+        self._hasher = (PasswordHash((Argon2Hasher(time_cost=1, memory_cost=1024, parallelism=1),))
+                        if cheap else PasswordHash.recommended())
         # A real hash to verify against when the user does not exist, so that timing does not
         # tell whether a name is registered.
         self._dummy_hash = self._hasher.hash("not-a-real-password")

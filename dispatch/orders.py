@@ -13,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.couriers import courier_of_user, get_courier
@@ -108,8 +109,17 @@ async def create_order(session: AsyncSession, *, seller: User, new: NewOrder,
         cod_amount=new.cod_amount,
         status=OrderStatus.PENDING.value,
     )
-    session.add(order)
-    await session.flush()
+    try:
+        # A savepoint contains a concurrent duplicate to this insert, not the whole transaction.
+        async with session.begin_nested():
+            session.add(order)
+            await session.flush()
+    except IntegrityError as exc:
+        if "orders_seller_external_id_key" not in str(exc.orig):
+            raise
+        raise DuplicateObject("this seller already has an order with that external_id",
+                              code="duplicate_external_id",
+                              details={"external_id": new.external_id}) from None
     session.add(OrderEvent(order_id=order.id, type="created", from_status=None,
                            to_status=order.status, actor_id=actor.id))
     await append_system_entry(session, order=order, kind=CustodyKind.CREATED, actor_id=actor.id,

@@ -153,7 +153,7 @@ class Actors:
 
 @pytest.fixture(scope="session")
 def actors(app, client) -> Actors:
-    return Actors(app, client, PasswordHasher())
+    return Actors(app, client, PasswordHasher(cheap=True))
 
 
 def order_body(**overrides) -> dict:

@@ -18,7 +18,7 @@ from api.deps import CurrentUser, DispatcherUser, SessionDep
 from api.errors import ApiError
 from api.presenters import order_out
 from dispatch.couriers import courier_of_user
-from dispatch.exceptions import NotFound
+from dispatch.exceptions import DuplicateObject, NotFound
 from dispatch.lifecycle import Action
 from dispatch.locations import to_lat_lon
 from dispatch.models import IdempotencyRecord, User
@@ -83,8 +83,9 @@ async def add_order(
         raise ApiError(403, "forbidden", "You are not allowed to do this.")
 
     request_hash = _request_hash(body)
+    user_id = user.id  # kept: a rollback below expires the ORM objects
     if idempotency_key:
-        replay = await _replay(session, user.id, idempotency_key, request_hash)
+        replay = await _replay(session, user_id, idempotency_key, request_hash)
         if replay is not None:
             return replay
 
@@ -104,8 +105,17 @@ async def add_order(
         dropoff_window=_utc_window(body.dropoff_window),
         size=body.size, cod_amount=body.cod_amount, buyer_id=body.buyer_id,
     )
-    order = await create_order(session, seller=seller, new=new,
-                               service_area=request.app.state.service_area, actor=user)
+    try:
+        order = await create_order(session, seller=seller, new=new,
+                                   service_area=request.app.state.service_area, actor=user)
+    except DuplicateObject:
+        # Same key and external id racing: the winner has committed; answer what it stored.
+        if idempotency_key:
+            await session.rollback()
+            replay = await _replay(session, user_id, idempotency_key, request_hash)
+            if replay is not None:
+                return replay
+        raise
     out = order_out(order)
     if idempotency_key:
         session.add(IdempotencyRecord(user_id=user.id, key=idempotency_key,
@@ -116,7 +126,7 @@ async def add_order(
     except IntegrityError:
         # A concurrent request with the same key won the race: answer what it stored.
         await session.rollback()
-        replay = await _replay(session, user.id, idempotency_key or "", request_hash)
+        replay = await _replay(session, user_id, idempotency_key or "", request_hash)
         if replay is None:
             raise
         return replay

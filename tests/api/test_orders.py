@@ -275,3 +275,13 @@ async def test_the_order_log_is_append_only_in_the_database(app, make_order):
         with pytest.raises(IntegrityError):
             await session.execute(text("DELETE FROM order_events WHERE order_id = :id"),
                                   {"id": order["id"]})
+
+
+async def test_concurrent_duplicates_without_a_key_get_409_not_500(client, actors, app):
+    seller = await actors.make("seller")
+    body = order_body()
+    before = await _count_orders(app)
+    responses = await asyncio.gather(*[client.post("/api/v1/orders", json=body,
+                                                   headers=seller.headers) for _ in range(4)])
+    assert sorted(r.status_code for r in responses) == [201, 409, 409, 409]
+    assert await _count_orders(app) == before + 1
