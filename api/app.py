@@ -17,7 +17,17 @@ from redis.asyncio import Redis
 from api.database import make_engine, make_sessionmaker
 from api.errors import BodySizeLimit, install_error_handlers, register_error
 from api.metrics import Metrics, MetricsMiddleware
-from api.routers import auth, couriers, handoffs, health, orders, tracking, users, zones
+from api.routers import (
+    auth,
+    couriers,
+    handoffs,
+    health,
+    orders,
+    pickup_places,
+    tracking,
+    users,
+    zones,
+)
 from api.security import PasswordHasher
 from api.settings import Settings
 from api.tracking_runtime import TrackingRuntime
@@ -39,6 +49,7 @@ ROUTERS: list[APIRouter] = [
     users.router,
     couriers.router,
     orders.router,
+    pickup_places.router,
     zones.router,
     handoffs.router,
     tracking.router,
@@ -74,7 +85,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/openapi.json",
     )
     app.state.settings = settings
-    app.state.password_hasher = PasswordHasher()
+    app.state.password_hasher = PasswordHasher(cheap=settings.mode == "test")
     app.state.metrics = Metrics()
     app.state.service_area = ZoneServiceArea()
     app.state.handoff_keys = HandoffKeyStore(
