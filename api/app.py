@@ -25,6 +25,7 @@ from api.routers import (
     orders,
     pickup_places,
     tracking,
+    travel,
     users,
     zones,
 )
@@ -53,6 +54,7 @@ ROUTERS: list[APIRouter] = [
     zones.router,
     handoffs.router,
     tracking.router,
+    travel.router,
 ]
 
 
