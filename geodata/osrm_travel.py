@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from geodata.exceptions import InvalidInput, NoRoute, PointOffNetwork
+from geodata.osrm_table_workers import TableWorkers
 from geodata.points import LatLon, as_latlon_array
 from geodata.travel_types import ModelKind, Route, RouteLeg, Snapped, TravelMatrix
 
@@ -57,7 +58,15 @@ class OsrmTravelModel:
         max_snap_distance_m: float = DEFAULT_MAX_SNAP_DISTANCE_M,
         bbox: tuple[float, float, float, float] | None = None,
         snap_cache_size: int = 100_000,
+        matrix_workers: int = 0,
+        parallel_min_pairs: int = 250_000,
     ) -> None:
+        """Open the OSRM dataset at ``osrm_path`` (``.../<profile>/network.osrm``).
+
+        ``matrix_workers > 0`` lets matrices of at least ``parallel_min_pairs`` pairs be
+        split over that many extra processes (see :mod:`geodata.osrm_table_workers`);
+        worth it only when spare cores exist.
+        """
         import osrm  # the extension loads here, not when geodata is imported
 
         self._osrm = osrm
@@ -78,6 +87,9 @@ class OsrmTravelModel:
         )
         self._snap_cache_size = snap_cache_size
         self._lock = threading.Lock()
+        self.matrix_workers = matrix_workers
+        self.parallel_min_pairs = parallel_min_pairs
+        self._workers: TableWorkers | None = None
 
     def __repr__(self) -> str:
         return (
@@ -118,17 +130,30 @@ class OsrmTravelModel:
         src_unique = np.unique(inverse[:n])
         dst_unique = np.unique(inverse[n:])
 
-        params = self._osrm.TableParameters(
-            coordinates=[(lon, lat) for lat, lon in unique.tolist()],
-            sources=src_unique.tolist(),
-            destinations=dst_unique.tolist(),
-            annotations=["duration", "distance"],
-            radiuses=[self.max_snap_distance_m] * len(unique),
-        )
-        result = self._call("Table", params, given, roles)
+        coordinates = [(lon, lat) for lat, lon in unique.tolist()]
         rows, cols = len(src_unique), len(dst_unique)
-        durations_s = _table_to_array(result["durations"], rows, cols)
-        distances_m = _table_to_array(result["distances"], rows, cols)
+        if self.matrix_workers > 0 and rows * cols >= self.parallel_min_pairs:
+            try:
+                durations_s, distances_m = self._table_workers().table(
+                    self._engine,
+                    coordinates,
+                    src_unique.tolist(),
+                    dst_unique.tolist(),
+                    self.max_snap_distance_m,
+                )
+            except RuntimeError as exc:
+                raise self._translate(exc, given, roles) from None
+        else:
+            params = self._osrm.TableParameters(
+                coordinates=coordinates,
+                sources=src_unique.tolist(),
+                destinations=dst_unique.tolist(),
+                annotations=["duration", "distance"],
+                radiuses=[self.max_snap_distance_m] * len(unique),
+            )
+            result = self._call("Table", params, given, roles)
+            durations_s = _table_to_array(result["durations"], rows, cols)
+            distances_m = _table_to_array(result["distances"], rows, cols)
 
         row_of = np.searchsorted(src_unique, inverse[:n])
         col_of = np.searchsorted(dst_unique, inverse[n:])
@@ -210,15 +235,36 @@ class OsrmTravelModel:
         try:
             return getattr(self._engine, service)(params)
         except RuntimeError as exc:
-            text = str(exc)
-            if text.startswith("NoSegment"):
-                raise self._off_network_error(points, roles) from None
-            if text.startswith("NoRoute"):
-                raise NoRoute(
-                    "no path joins these points on the road network",
-                    details={"profile": self.profile},
-                ) from None
-            raise
+            raise self._translate(exc, points, roles) from None
+
+    def _translate(
+        self, exc: RuntimeError, points: NDArray[np.float64], roles: list[str]
+    ) -> Exception:
+        """OSRM reports errors as ``RuntimeError("<Code> - <message>")``."""
+        text = str(exc)
+        if text.startswith("NoSegment"):
+            return self._off_network_error(points, roles)
+        if text.startswith("NoRoute"):
+            return NoRoute(
+                "no path joins these points on the road network",
+                details={"profile": self.profile},
+            )
+        return exc
+
+    def _table_workers(self) -> TableWorkers:
+        with self._lock:
+            if self._workers is None:
+                self._workers = TableWorkers(
+                    str(self.osrm_path), self.algorithm, self.matrix_workers
+                )
+            return self._workers
+
+    def close(self) -> None:
+        """Stop matrix worker processes, if any were started."""
+        with self._lock:
+            if self._workers is not None:
+                self._workers.close()
+                self._workers = None
 
     def _off_network_error(self, points: NDArray[np.float64], roles: list[str]) -> PointOffNetwork:
         """Find every point without a road within the radius (slow path, errors only)."""

@@ -122,12 +122,15 @@ def load_travel_models(
     max_snap_distance_m: float = DEFAULT_MAX_SNAP_DISTANCE_M,
     detour_factor: float = DEFAULT_DETOUR_FACTOR,
     strict: bool = False,
+    matrix_workers: int = 0,
 ) -> TravelModels:
     """Load the travel models for ``network`` from ``networks_dir`` (call once per process).
 
     ``algorithm`` forces ``"ch"`` or ``"mld"``; by default CH is used when built (it is
     ~10x faster for matrices). ``strict=True`` raises :class:`NetworkNotFound` instead of
-    falling back to straight lines when the network is not built.
+    falling back to straight lines when the network is not built. ``matrix_workers``
+    extra processes per profile may share very large matrices (0: never; see
+    :mod:`geodata.osrm_table_workers`).
     """
     straight = {p: StraightLineModel.for_profile(p, detour_factor=detour_factor) for p in PROFILES}
     if network is None:
@@ -160,6 +163,7 @@ def load_travel_models(
                 algorithm=chosen,
                 max_snap_distance_m=max_snap_distance_m,
                 bbox=info.bbox,
+                matrix_workers=matrix_workers,
             )
         else:
             models[profile] = straight[profile]

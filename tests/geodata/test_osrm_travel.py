@@ -29,7 +29,8 @@ MONACO = [
     LatLon(43.7257, 7.4126),  # Fontvieille
     LatLon(43.7485, 7.4380),
 ]
-MEDITERRANEAN = LatLon(43.70, 7.45)  # ~4 km offshore
+MEDITERRANEAN = LatLon(43.70, 7.45)  # ~4 km offshore, outside the extract's extent
+MONACO_BAY = LatLon(43.725, 7.445)  # inside the extent, 1.6 km from the nearest road
 PARIS = LatLon(48.8566, 2.3522)
 
 
@@ -187,8 +188,12 @@ def test_a_point_in_the_sea_fails_clearly(monaco_models):
     assert error.code == "point_off_network"
     assert error.details["points"][0]["distance_m"] > 1000  # says how far the road is
     with pytest.raises(PointOffNetwork) as info:
-        model.matrix([MONACO[0], MEDITERRANEAN, MONACO[1]], [MONACO[2]])
-    assert [(p["role"], p["index"]) for p in info.value.details["points"]] == [("sources", 1)]
+        model.matrix([MONACO[0], MONACO_BAY, MONACO[1]], [MONACO[2]])
+    [point] = info.value.details["points"]
+    assert (point["role"], point["index"]) == ("sources", 1)
+    assert point["distance_m"] > 1000
+    with pytest.raises(PointOffNetwork):
+        model.route([MONACO[0], MONACO_BAY])
     with pytest.raises(PointOffNetwork):
         model.route([MONACO[0], MEDITERRANEAN])
 
@@ -227,3 +232,25 @@ def test_loading_without_a_network_gives_straight_lines(tmp_path):
     with pytest.raises(UnknownVehicle) as info:
         models.for_vehicle("zeppelin")
     assert info.value.code == "unknown_vehicle"
+
+
+def test_matrix_split_over_worker_processes_matches(monaco_network):
+    single = load_travel_models(TEST_NETWORKS_DIR, "monaco").for_profile("car")
+    split = OsrmTravelModel(
+        monaco_network.osrm_path("car"),
+        profile="car",
+        bbox=monaco_network.bbox,
+        matrix_workers=1,
+        parallel_min_pairs=1,
+    )
+    try:
+        sources = MONACO + [MONACO[0]]
+        a, b = single.matrix(sources, MONACO[:4]), split.matrix(sources, MONACO[:4])
+        np.testing.assert_array_equal(a.durations_s, b.durations_s)
+        np.testing.assert_array_equal(a.distances_m, b.distances_m)
+        with pytest.raises(PointOffNetwork) as info:
+            split.matrix(MONACO, [MONACO[0], MONACO_BAY])
+        [point] = info.value.details["points"]
+        assert (point["role"], point["index"]) == ("destinations", 1)
+    finally:
+        split.close()
