@@ -67,6 +67,8 @@ class Settings(BaseSettings):
         default="kn", validation_alias="COURIER_TRACKING_OSMAND_SPEED_UNIT")
     tracking_batch_max_points: int = Field(default=5000, ge=1,
                                            validation_alias="COURIER_TRACKING_BATCH_MAX_POINTS")
+    tracking_writer_concurrency: int = Field(
+        default=2, ge=1, le=8, validation_alias="COURIER_TRACKING_WRITER_CONCURRENCY")
     tracking_stale_after_s: float = Field(default=120.0, gt=0,
                                           validation_alias="COURIER_TRACKING_STALE_AFTER_S")
     tracking_stale_check_s: float = Field(default=5.0, gt=0,
@@ -75,7 +77,7 @@ class Settings(BaseSettings):
                                               validation_alias="COURIER_TRACKING_GEOFENCE_RADIUS_M")
     tracking_last_seen_interval_s: float = Field(
         default=10.0, ge=0, validation_alias="COURIER_TRACKING_LAST_SEEN_INTERVAL_S")
-    tracking_feed_interval_s: float = Field(default=0.05, ge=0,
+    tracking_feed_interval_s: float = Field(default=0.025, ge=0,
                                             validation_alias="COURIER_TRACKING_FEED_INTERVAL_S")
     tracking_partition_days_ahead: int = Field(
         default=7, ge=1, validation_alias="COURIER_TRACKING_PARTITION_DAYS_AHEAD")

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 from sqlalchemy import event, func, inspect, select
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import Session
 
 from api.settings import Settings
@@ -194,7 +194,13 @@ class TrackingRuntime:
                  sessionmaker: async_sessionmaker, redis: Redis) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
-        self.store = PositionStore(engine, filter_config(settings))
+        # The writer's own small pool, without pre-ping: a batch is two statements and a
+        # commit, and a ping per checkout would add a third round trip. A connection lost
+        # with the database fails one batch (nothing is acked) and is replaced.
+        self.writer_engine = create_async_engine(
+            settings.database_url, pool_size=settings.tracking_writer_concurrency + 1,
+            max_overflow=2, pool_pre_ping=False)
+        self.store = PositionStore(self.writer_engine, filter_config(settings))
         self.live = LiveStore(redis, settings.redis_prefix)
         self.hub = FeedHub()
         self.subscriber = FeedSubscriber(redis, self.live.channel, self.hub)
@@ -206,6 +212,7 @@ class TrackingRuntime:
             last_seen_interval_s=settings.tracking_last_seen_interval_s)
         self.pipeline = IngestPipeline(self.store,
                                        max_batch_points=settings.tracking_batch_max_points,
+                                       concurrency=settings.tracking_writer_concurrency,
                                        on_committed=self.updater.offer)
         self.order_relay = OrderChangeRelay(engine, self.updater)
         self.periodic = [
@@ -230,3 +237,4 @@ class TrackingRuntime:
         await self.pipeline.stop()
         await self.updater.stop()
         await self.subscriber.stop()
+        await self.writer_engine.dispose()

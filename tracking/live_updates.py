@@ -24,6 +24,8 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 
+from redis.exceptions import ConnectionError as RedisConnectionError
+
 from tracking.feed import FeedHub, FeedSubscriber
 from tracking.fixes import Fix
 from tracking.geofence import (
@@ -114,7 +116,12 @@ class LiveUpdater:
 
     async def _publish(self, latest: dict[int, Fix], messages: list[dict]) -> None:
         try:
-            published = await self.live.apply(latest, messages=messages)
+            try:
+                published = await self.live.apply(latest, messages=messages)
+            except (ConnectionError, OSError, RedisConnectionError):
+                # A pooled connection from before a Redis restart fails once; a fresh one
+                # may well work, so try again right away before degrading.
+                published = await self.live.apply(latest, messages=messages)
             if not self.redis_ok:
                 log.warning("Redis is back; live view resumed")
             self.redis_ok = True

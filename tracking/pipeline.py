@@ -1,9 +1,11 @@
 """The ingest pipeline: submissions gathered per event-loop tick, one transaction per batch.
 
 Every WebSocket message and HTTP upload becomes a `submit(courier_id, fixes)` that waits for
-its `Decision`. A single writer task drains whatever arrived since its last transaction, so
-under load one commit serves hundreds of connections (the batch grows while the previous
-transaction runs), and at low load a lone point is written at once. A future is resolved only
+its `Decision`. A writer drains whatever arrived since its last transaction, so under load one
+commit serves hundreds of connections (the batch grows while the previous transaction runs),
+and at low load a lone point is written at once. Up to `concurrency` transactions run at once
+so that a commit's fsync does not leave the database idle; they lock the couriers' cursors in
+id order, so two batches for the same courier simply take turns. A future is resolved only
 after the commit, which is what lets the caller send `ack` safely.
 
 After a commit the accepted fixes go to `on_committed` (the live view: Redis, fan-out,
@@ -35,10 +37,13 @@ class IngestUnavailable(Exception):
 
 class IngestPipeline:
     def __init__(self, store: PositionStore, *, max_batch_points: int = 5000,
+                 concurrency: int = 2,
                  on_committed: Callable[[list[tuple[int, Fix]]], None] | None = None,
                  clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.max_batch_points = max_batch_points
+        self.concurrency = max(1, concurrency)
+        self._in_flight: set[asyncio.Task] = set()
         self.on_committed = on_committed
         self.clock = clock
         self._pending: list[tuple[int, list[Fix], asyncio.Future[Decision]]] = []
@@ -65,6 +70,8 @@ class IngestPipeline:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+        if self._in_flight:
+            await asyncio.gather(*self._in_flight, return_exceptions=True)
         while self._pending:  # drain what was already submitted before closing
             await self._write_once()
 
@@ -72,8 +79,15 @@ class IngestPipeline:
         while True:
             await self._wakeup.wait()
             self._wakeup.clear()
-            while self._pending:
-                await self._write_once()
+            while self._pending and len(self._in_flight) < self.concurrency:
+                task = asyncio.create_task(self._write_once())
+                self._in_flight.add(task)
+                task.add_done_callback(self._written)
+
+    def _written(self, task: asyncio.Task) -> None:
+        self._in_flight.discard(task)
+        if self._pending:
+            self._wakeup.set()
 
     def _take(self) -> list[tuple[int, list[Fix], asyncio.Future[Decision]]]:
         taken, points = 0, 0

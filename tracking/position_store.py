@@ -3,8 +3,9 @@
 One call of `commit_batch` is one transaction for every courier that sent points during one
 event-loop tick: lock (and create) the couriers' cursors with a single upsert, decide each
 submission with the pure `tracking.ingest.decide`, insert all accepted points with one
-multi-row `INSERT ... SELECT FROM unnest(...)`, and move the cursors. Nothing is acknowledged
-before this transaction commits.
+multi-row `INSERT ... SELECT FROM unnest(...)` that also moves the cursors (one statement, so
+a batch costs two round trips and the commit). Nothing is acknowledged before this
+transaction commits.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ ON CONFLICT (courier_id) DO UPDATE SET courier_id = EXCLUDED.courier_id
 RETURNING courier_id, last_seq, last_ts_s, last_lat, last_lon
 """
 
-_INSERT_POSITIONS = """
+# A data-modifying CTE always runs to completion, referenced or not.
+_INSERT_POSITIONS_AND_MOVE_CURSORS = """
+WITH inserted AS (
 INSERT INTO positions (courier_id, recorded_at, seq, location, accuracy_m, speed_mps,
                        heading_deg)
 SELECT c, to_timestamp(t), s, ST_SetSRID(ST_MakePoint(lo, la), 4326)::geography, a, v, h
@@ -41,14 +44,12 @@ FROM unnest(%(c)s::bigint[], %(t)s::float8[], %(s)s::bigint[], %(lo)s::float8[],
             %(la)s::float8[], %(a)s::float8[], %(v)s::float8[], %(h)s::float8[])
      AS u(c, t, s, lo, la, a, v, h)
 ON CONFLICT DO NOTHING
-"""
-
-_MOVE_CURSORS = """
+)
 UPDATE tracking_cursors AS k
-SET last_seq = u.s, last_ts_s = u.t, last_lat = u.la, last_lon = u.lo, updated_at = now()
-FROM unnest(%(c)s::bigint[], %(s)s::bigint[], %(t)s::float8[], %(la)s::float8[],
-            %(lo)s::float8[]) AS u(c, s, t, la, lo)
-WHERE k.courier_id = u.c
+SET last_seq = m.s, last_ts_s = m.t, last_lat = m.la, last_lon = m.lo, updated_at = now()
+FROM unnest(%(mc)s::bigint[], %(ms)s::bigint[], %(mt)s::float8[], %(mla)s::float8[],
+            %(mlo)s::float8[]) AS m(c, s, t, la, lo)
+WHERE k.courier_id = m.c
 """
 
 _LAST_SEEN = """
@@ -100,14 +101,12 @@ class PositionStore:
                     cols["a"].append(fix.accuracy_m)
                     cols["v"].append(fix.speed_mps)
                     cols["h"].append(fix.heading_deg)
-            if cols["c"]:
-                await conn.exec_driver_sql(_INSERT_POSITIONS, cols)
             moved = [cursors[i] for i in ids]
-            await conn.exec_driver_sql(_MOVE_CURSORS, {
-                "c": ids, "s": [c.last_seq for c in moved],
-                "t": [c.last_fix.ts_s if c.last_fix else None for c in moved],
-                "la": [c.last_fix.lat if c.last_fix else None for c in moved],
-                "lo": [c.last_fix.lon if c.last_fix else None for c in moved],
+            await conn.exec_driver_sql(_INSERT_POSITIONS_AND_MOVE_CURSORS, {
+                **cols, "mc": ids, "ms": [c.last_seq for c in moved],
+                "mt": [c.last_fix.ts_s if c.last_fix else None for c in moved],
+                "mla": [c.last_fix.lat if c.last_fix else None for c in moved],
+                "mlo": [c.last_fix.lon if c.last_fix else None for c in moved],
             })
         return decisions
 

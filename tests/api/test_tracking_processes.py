@@ -150,12 +150,17 @@ async def test_redis_restarting_mid_stream_is_survived(settings, tmp_path):
                 redis = _redis_server(port, tmp_path)
                 await _wait_redis(port)
                 await asyncio.wait_for(private.state.tracking.subscriber.connected.wait(), 10)
-                await send_points(ws, [4], t0=t0)
-                assert (await recv_json(ws))["seq"] == 4
-                await wait_for_position(feed, courier.courier_id, lambda c: c["ts"] == t0 + 4)
+                seq = 3
+                while seq < 50 and not private.state.tracking.updater.redis_ok:
+                    seq += 1
+                    await send_points(ws, [seq], t0=t0)
+                    assert (await recv_json(ws))["seq"] == seq
+                    await wait_for_position(feed, courier.courier_id,
+                                            lambda c, seq=seq: c["ts"] == t0 + seq)
                 assert private.state.tracking.updater.redis_ok
                 snapshot = await private.state.tracking.live.snapshot()
-                assert [c["ts"] for c in snapshot if c["id"] == courier.courier_id] == [t0 + 4]
+                assert [c["ts"] for c in snapshot if c["id"] == courier.courier_id] == [t0 + seq]
+                assert await stored_seqs(private, courier.courier_id) == set(range(1, seq + 1))
     finally:
         redis.kill()
         redis.wait(10)
