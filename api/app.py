@@ -15,11 +15,13 @@ from fastapi import APIRouter, FastAPI
 from redis.asyncio import Redis
 
 from api.database import make_engine, make_sessionmaker
+from api.dispatch_runtime import DispatchRuntime
 from api.errors import BodySizeLimit, install_error_handlers, register_error
 from api.metrics import Metrics, MetricsMiddleware
 from api.routers import (
     auth,
     couriers,
+    dispatch,
     handoffs,
     health,
     orders,
@@ -55,6 +57,7 @@ ROUTERS: list[APIRouter] = [
     handoffs.router,
     tracking.router,
     travel.router,
+    dispatch.router,
 ]
 
 
@@ -70,10 +73,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                              sessionmaker=app.state.sessionmaker,
                                              redis=app.state.redis)
         await app.state.tracking.start()
+        app.state.dispatch = DispatchRuntime(settings, state=app.state, engine=app.state.engine,
+                                             sessionmaker=app.state.sessionmaker,
+                                             redis=app.state.redis)
+        await app.state.dispatch.start()
         app.state.handoff_keys.ring(now_s=int(time.time()))  # first start makes a key
         try:
             yield
         finally:
+            await app.state.dispatch.stop()
             await app.state.tracking.stop()
             await app.state.redis.aclose()
             await app.state.engine.dispose()

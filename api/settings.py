@@ -46,6 +46,40 @@ class Settings(BaseSettings):
         default=1_000_000, ge=1024, validation_alias="COURIER_MAX_BODY_BYTES"
     )
     offer_timeout_s: int = Field(default=30, ge=1, validation_alias="COURIER_OFFER_TIMEOUT_S")
+    # Dispatch engine (planner loop, offers, webhooks).
+    #: Background planner, triggers and webhook deliveries; unset: on, except in test mode.
+    dispatch_loop: bool | None = Field(default=None, validation_alias="COURIER_DISPATCH_LOOP")
+    dispatch_policy: Literal["batch", "nearest", "cascade"] = Field(
+        default="batch", validation_alias="COURIER_DISPATCH_POLICY")
+    dispatch_interval_s: float = Field(default=10.0, gt=0,
+                                       validation_alias="COURIER_DISPATCH_INTERVAL_S")
+    dispatch_debounce_s: float = Field(default=0.5, ge=0,
+                                       validation_alias="COURIER_DISPATCH_DEBOUNCE_S")
+    dispatch_solver_time_s: float = Field(default=1.0, gt=0, le=60,
+                                          validation_alias="COURIER_DISPATCH_SOLVER_TIME_S")
+    dispatch_leader_retry_s: float = Field(default=2.0, gt=0,
+                                           validation_alias="COURIER_DISPATCH_LEADER_RETRY_S")
+    dispatch_watch_s: float = Field(default=1.0, gt=0,
+                                    validation_alias="COURIER_DISPATCH_WATCH_S")
+    dispatch_busy_wait_s: float = Field(default=30.0, gt=0,
+                                        validation_alias="COURIER_DISPATCH_BUSY_WAIT_S")
+    dispatch_auto_accept: bool = Field(default=False,
+                                       validation_alias="COURIER_DISPATCH_AUTO_ACCEPT")
+    #: Share of the plan cost a re-plan must save before accepted orders move; unset: never.
+    dispatch_reassign_gain: float | None = Field(
+        default=0.2, ge=0, validation_alias="COURIER_DISPATCH_REASSIGN_GAIN")
+    dispatch_cascade_radius_m: float = Field(
+        default=3000.0, gt=0, validation_alias="COURIER_DISPATCH_CASCADE_RADIUS_M")
+    dispatch_cascade_mode: Literal["one_by_one", "broadcast"] = Field(
+        default="one_by_one", validation_alias="COURIER_DISPATCH_CASCADE_MODE")
+    dispatch_pickup_service_s: float = Field(
+        default=120.0, ge=0, validation_alias="COURIER_DISPATCH_PICKUP_SERVICE_S")
+    dispatch_dropoff_service_s: float = Field(
+        default=60.0, ge=0, validation_alias="COURIER_DISPATCH_DROPOFF_SERVICE_S")
+    webhook_timeout_s: float = Field(default=5.0, gt=0,
+                                     validation_alias="COURIER_WEBHOOK_TIMEOUT_S")
+    webhook_max_attempts: int = Field(default=8, ge=1,
+                                      validation_alias="COURIER_WEBHOOK_MAX_ATTEMPTS")
     # Live tracking (filters modelled on Traccar's; 0 switches a threshold off).
     tracking_max_future_s: float = Field(default=300.0, ge=0,
                                          validation_alias="COURIER_TRACKING_MAX_FUTURE_S")

@@ -1,0 +1,306 @@
+"""Wiring of the dispatch engine into the service: adapters, triggers, the leader loop.
+
+* `TravelMatrices` adapts the app's `geodata.travel.TravelModels` to the planner's
+  `MatrixSource`; `RedisPositions` reads the tracking live store's last positions (the
+  `tracking:last` hash, JSON `{"lat", "lon", "ts", ...}`) without importing `tracking/`.
+* `DispatchRuntime.poke(reason)` publishes on the `dispatch-trigger` Redis channel, so an event
+  on any worker (new order, cancellation, decline, shift change) wakes the leader, which runs a
+  cycle after a short debounce. The leader also runs one every `dispatch_interval_s` and when
+  the next offer expires.
+* Leadership (`dispatch.leader.AdvisoryLeader`) is tried by every worker with the loop on; only
+  the leader runs cycles and the webhook deliveries. `run_once` (behind `POST /dispatch/run`)
+  works on any worker: the cycle lock serialises it with the leader's.
+* Courier-bound messages go to `{prefix}courier-messages:{courier_id}` as JSON.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import threading
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import orjson
+from redis.asyncio import Redis
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from api.settings import Settings
+from dispatch.leader import AdvisoryLeader, NotLeader, cycle_lock
+from dispatch.offers import next_expiry
+from dispatch.planner import CycleSummary, PlannerConfig, run_cycle
+from dispatch.planning import PlanningOptions
+from dispatch.webhooks import WebhookSender, deliver_due, fan_out_events
+
+__all__ = ["TravelMatrices", "RedisPositions", "DispatchRuntime", "courier_channel",
+           "travel_models"]
+
+log = logging.getLogger(__name__)
+_travel_lock = threading.Lock()
+
+
+WATCH_SQL = text(
+    "SELECT (SELECT coalesce(max(id), 0) FROM order_events), "
+    "(SELECT md5(coalesce(string_agg(id::text || shift_state, ',' ORDER BY id), '')) "
+    "FROM couriers WHERE shift_state = 'on')")
+
+
+def courier_channel(settings: Settings, courier_id: int) -> str:
+    """The Redis channel the courier WebSocket forwards to courier `courier_id`."""
+    return f"{settings.redis_prefix}courier-messages:{courier_id}"
+
+
+def travel_models(state: Any, settings: Settings):
+    """The app's travel models (`app.state.travel`), loaded once if nobody has yet."""
+    models = getattr(state, "travel", None)
+    if models is None:
+        with _travel_lock:
+            models = getattr(state, "travel", None)
+            if models is None:
+                from geodata.travel import load_travel_models
+
+                models = load_travel_models(settings.networks_dir, settings.network)
+                state.travel = models
+    return models
+
+
+class TravelMatrices:
+    """`MatrixSource` over the travel models: one many-to-many matrix per profile."""
+
+    def __init__(self, state: Any, settings: Settings) -> None:
+        self.state, self.settings = state, settings
+
+    def matrix(self, profile: str, points: Sequence[tuple[float, float]]
+               ) -> tuple[np.ndarray, np.ndarray]:
+        from geodata.travel import PointOffNetwork
+
+        model = travel_models(self.state, self.settings).for_profile(profile)
+        try:
+            result = model.matrix(list(points))
+            return result.durations_s, result.distances_m
+        except PointOffNetwork:
+            pass
+        # Some places are off the road network: they become unreachable, the rest is planned.
+        good = []
+        for i, point in enumerate(points):
+            try:
+                model.snap(point)
+                good.append(i)
+            except PointOffNetwork:
+                continue
+        n = len(points)
+        durations, distances = np.full((n, n), np.nan), np.full((n, n), np.nan)
+        np.fill_diagonal(durations, 0.0)
+        np.fill_diagonal(distances, 0.0)
+        if good:
+            sub = model.matrix([points[i] for i in good])
+            ix = np.ix_(good, good)
+            durations[ix], distances[ix] = sub.durations_s, sub.distances_m
+        return durations, distances
+
+
+class RedisPositions:
+    """Live positions from the tracking live store's `tracking:last` hash."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.key = f"{prefix}tracking:last"
+
+    async def latest(self, courier_ids: list[int]) -> dict[int, tuple[float, float, float]]:
+        if not courier_ids:
+            return {}
+        try:
+            values = await self.redis.hmget(self.key, [str(c) for c in courier_ids])
+        except Exception:  # the live view lagging is not an outage: fall back to the DB
+            log.warning("live positions unavailable; planning from stored positions")
+            return {}
+        out = {}
+        for courier_id, raw in zip(courier_ids, values, strict=True):
+            if raw is None:
+                continue
+            try:
+                body = orjson.loads(raw)
+                out[courier_id] = (float(body["lat"]), float(body["lon"]), float(body["ts"]))
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                continue
+        return out
+
+
+def planner_config(settings: Settings) -> PlannerConfig:
+    return PlannerConfig(
+        policy=settings.dispatch_policy,
+        solver_time_s=settings.dispatch_solver_time_s,
+        offer_timeout_s=settings.offer_timeout_s,
+        auto_accept=settings.dispatch_auto_accept,
+        reassign_gain=settings.dispatch_reassign_gain,
+        cascade_radius_m=settings.dispatch_cascade_radius_m,
+        cascade_mode=settings.dispatch_cascade_mode,
+        options=PlanningOptions(pickup_service_s=settings.dispatch_pickup_service_s,
+                                dropoff_service_s=settings.dispatch_dropoff_service_s),
+    )
+
+
+class DispatchRuntime:
+    def __init__(self, settings: Settings, *, state: Any, engine: AsyncEngine,
+                 sessionmaker: async_sessionmaker, redis: Redis) -> None:
+        self.settings = settings
+        self.state = state
+        self.engine = engine
+        self.sessionmaker = sessionmaker
+        self.redis = redis
+        self.config = planner_config(settings)
+        self.positions = RedisPositions(redis, settings.redis_prefix)
+        self.travel = TravelMatrices(state, settings)
+        self.leader = AdvisoryLeader(engine)
+        self.trigger_channel = f"{settings.redis_prefix}dispatch-trigger"
+        self.webhooks = WebhookSender(timeout_s=settings.webhook_timeout_s)
+        self.last_summary: CycleSummary | None = None
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task] = []
+        self._stopping = False
+        self._seen: tuple | None = None
+
+    @property
+    def loop_enabled(self) -> bool:
+        enabled = self.settings.dispatch_loop
+        return self.settings.mode != "test" if enabled is None else enabled
+
+    async def start(self) -> None:
+        if not self.loop_enabled:
+            return
+        self._tasks = [asyncio.create_task(self._listen(), name="dispatch-triggers"),
+                       asyncio.create_task(self._lead(), name="dispatch-leader"),
+                       asyncio.create_task(self._watch(), name="dispatch-watch")]
+
+    async def stop(self) -> None:
+        self._stopping = True
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
+        self._tasks = []
+        with contextlib.suppress(Exception):
+            await self.leader.release()
+
+    async def poke(self, reason: str) -> None:
+        """Something changed: wake the leader (on whichever worker it runs). Best effort."""
+        try:
+            await self.redis.publish(self.trigger_channel, reason.encode())
+        except Exception:
+            log.warning("could not publish a dispatch trigger (%s)", reason)
+        self._wake.set()
+
+    async def publish(self, courier_id: int, message: dict[str, Any]) -> None:
+        await self.redis.publish(courier_channel(self.settings, courier_id),
+                                 orjson.dumps(message))
+
+    async def run_once(self, *, policy: str | None = None,
+                       fence_epoch: int | None = None) -> CycleSummary:
+        """One cycle now, serialised with every other cycle in the service."""
+        async with cycle_lock(self.engine, timeout_s=self.settings.dispatch_busy_wait_s):
+            summary = await run_cycle(
+                sessionmaker=self.sessionmaker, travel=self.travel, positions=self.positions,
+                config=self.config, fence_epoch=fence_epoch, publish=self.publish,
+                policy=policy)
+        self.last_summary = summary
+        log.info("dispatch cycle: %s", summary.to_json())
+        return summary
+
+    async def _listen(self) -> None:
+        """Relays trigger messages from every worker into this worker's wake-up event."""
+        while not self._stopping:
+            pubsub = self.redis.pubsub()
+            try:
+                await pubsub.subscribe(self.trigger_channel)
+                async for message in pubsub.listen():
+                    if message.get("type") == "message":
+                        self._wake.set()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.warning("dispatch trigger listener lost Redis; retrying", exc_info=True)
+                await asyncio.sleep(1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+
+    async def _lead(self) -> None:
+        """Try to lead; while leading, run cycles on triggers, on a timer and on expiries."""
+        settings = self.settings
+        while not self._stopping:
+            try:
+                if not await self.leader.try_acquire():
+                    self._wake.clear()
+                    await asyncio.sleep(settings.dispatch_leader_retry_s)
+                    continue
+                timeout = await self._next_wait_s()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout=timeout)
+                if self._wake.is_set():
+                    await asyncio.sleep(settings.dispatch_debounce_s)  # let a burst settle
+                self._wake.clear()
+                if not await self.leader.check():
+                    continue
+                self._seen = await self._fingerprint()
+                await self.run_once(fence_epoch=self.leader.epoch)
+                self._seen = await self._fingerprint()
+                await self._deliver_webhooks()
+            except asyncio.CancelledError:
+                raise
+            except NotLeader:
+                log.warning("dispatch: deposed while planning; stepping down")
+                await self.leader.release()
+            except Exception:
+                log.exception("dispatch cycle failed; retrying")
+                await asyncio.sleep(settings.dispatch_leader_retry_s)
+
+    async def _fingerprint(self) -> tuple | None:
+        """What the planner reacts to without being told: any order event (created, cancelled,
+        picked up, ... by any module) and any shift start or end."""
+        try:
+            async with self.sessionmaker() as session:
+                row = (await session.execute(WATCH_SQL)).one()
+            return tuple(row)
+        except Exception:
+            return None
+
+    async def _watch(self) -> None:
+        """On the leader: wakes the planner when orders or shifts changed since its last cycle
+        (cancellations and shift changes need no call from the routers that make them)."""
+        while not self._stopping:
+            await asyncio.sleep(self.settings.dispatch_watch_s)
+            if not self.leader.leading:
+                continue
+            current = await self._fingerprint()
+            if current is not None and self._seen is not None and current != self._seen:
+                self._seen = current
+                self._wake.set()
+            elif self._seen is None:
+                self._seen = current
+
+    async def _next_wait_s(self) -> float:
+        wait = self.settings.dispatch_interval_s
+        with contextlib.suppress(Exception):
+            async with self.sessionmaker() as session:
+                expiry = await next_expiry(session)
+            if expiry is not None:
+                wait = min(wait, max(0.05, (expiry - datetime.now(UTC)).total_seconds()))
+        return wait
+
+    async def _deliver_webhooks(self) -> None:
+        started = time.perf_counter()
+        try:
+            async with self.sessionmaker() as session:
+                await fan_out_events(session, now=datetime.now(UTC))
+                await session.commit()
+            await deliver_due(self.sessionmaker, sender=self.webhooks, now=datetime.now(UTC),
+                              max_attempts=self.settings.webhook_max_attempts)
+        except Exception:
+            log.warning("webhook delivery round failed", exc_info=True)
+        log.debug("webhooks round in %.3fs", time.perf_counter() - started)

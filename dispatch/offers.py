@@ -1,0 +1,222 @@
+"""Offers: a planned assignment the courier still has to accept.
+
+Rules (the pure part is `offer_outcome`; the rest applies it to the tables):
+
+* an offer waits `offer_timeout_s`; an offer not answered by then counts as a decline
+  (`expired`), and the order goes back to pending for the next cycle;
+* a declined or expired order is never offered to that courier again — every offer keeps its
+  row, and `(order_id, courier_id)` is unique in `dispatch_offers`;
+* with a broadcast several couriers hold an offer for one order; the first accept wins and the
+  other offers are withdrawn;
+* a fleet with auto-accept gets its offers accepted on creation (the event log still shows
+  the offer and the acceptance).
+
+Service functions take the caller's session and flush; the caller commits the unit of work.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.dispatch_models import DispatchOffer, PlannedStop
+from dispatch.exceptions import Conflict, NotFound
+from dispatch.lifecycle import Action, OrderStatus
+from dispatch.models import Order, User
+from dispatch.orders import apply_action
+
+__all__ = [
+    "OfferNotFound",
+    "OfferClosed",
+    "OfferExpired",
+    "OfferOutcome",
+    "offer_outcome",
+    "create_offer",
+    "accept_offer",
+    "decline_offer",
+    "expire_due_offers",
+    "pending_offers",
+    "offered_pairs",
+    "next_expiry",
+]
+
+
+class OfferNotFound(NotFound):
+    code = "offer_not_found"
+
+
+class OfferClosed(Conflict):
+    """The offer was already answered, withdrawn, or its order moved on."""
+
+    code = "offer_closed"
+
+
+class OfferExpired(Conflict):
+    code = "offer_expired"
+
+
+OfferOutcome = Literal["accept", "decline", "expire", "closed"]
+
+
+def offer_outcome(*, state: str, expires_at: datetime, now: datetime,
+                  response: Literal["accept", "decline"]) -> OfferOutcome:
+    """What a courier's answer does: late answers count as expiry, answered offers are closed."""
+    if state != "pending":
+        return "closed"
+    if now >= expires_at:
+        return "expire"
+    return response
+
+
+@dataclass(frozen=True, slots=True)
+class OfferResult:
+    offer: DispatchOffer
+    order: Order
+
+
+async def offered_pairs(session: AsyncSession, *, order_ids: list[int] | None = None
+                        ) -> frozenset[tuple[int, int]]:
+    """Every `(order_id, courier_id)` ever offered: the planner must not offer them again."""
+    query = select(DispatchOffer.order_id, DispatchOffer.courier_id)
+    if order_ids is not None:
+        query = query.where(DispatchOffer.order_id.in_(order_ids))
+    return frozenset((o, c) for o, c in (await session.execute(query)).all())
+
+
+async def create_offer(session: AsyncSession, *, order: Order, courier_id: int, now: datetime,
+                       timeout_s: float, policy: str, auto_accept: bool = False,
+                       broadcast: bool = False) -> DispatchOffer:
+    """Offers a pending (or, for a broadcast, already offered) order to a courier.
+
+    The order row must be locked by the caller. A broadcast leaves `order.courier_id` empty
+    until someone accepts.
+    """
+    offer = DispatchOffer(order_id=order.id, courier_id=courier_id, state="pending",
+                          policy=policy, created_at=now,
+                          expires_at=now + timedelta(seconds=timeout_s))
+    session.add(offer)
+    await session.flush()
+    if order.status == OrderStatus.PENDING:
+        if not broadcast:
+            order.courier_id = courier_id
+        await apply_action(session, order, Action.OFFER, actor=None, now=now,
+                           courier_id=courier_id,
+                           details={"offer_id": offer.id, "policy": policy,
+                                    "expires_at": offer.expires_at.isoformat()})
+    if auto_accept:
+        await _accept(session, offer, order, now=now, actor=None, auto=True)
+    return offer
+
+
+async def _lock(session: AsyncSession, *, offer_id: int, courier_id: int
+                ) -> tuple[DispatchOffer, Order]:
+    offer = await session.scalar(select(DispatchOffer).where(
+        DispatchOffer.id == offer_id, DispatchOffer.courier_id == courier_id).with_for_update())
+    if offer is None:
+        raise OfferNotFound(f"offer {offer_id} not found", details={"offer_id": offer_id})
+    order = await session.scalar(select(Order).where(Order.id == offer.order_id)
+                                 .with_for_update())
+    return offer, order
+
+
+async def _accept(session: AsyncSession, offer: DispatchOffer, order: Order, *, now: datetime,
+                  actor: User | None, auto: bool = False) -> None:
+    if order.status != OrderStatus.OFFERED or order.courier_id not in (None, offer.courier_id):
+        offer.state, offer.responded_at = "withdrawn", now
+        await session.flush()
+        raise OfferClosed("the order is no longer on offer",
+                          details={"offer_id": offer.id, "order_status": order.status})
+    offer.state, offer.responded_at = "accepted", now
+    order.courier_id = offer.courier_id
+    await apply_action(session, order, Action.ACCEPT, actor=actor, now=now,
+                       courier_id=offer.courier_id,
+                       details={"offer_id": offer.id, "auto_accept": auto})
+    await session.execute(
+        update(DispatchOffer)
+        .where(DispatchOffer.order_id == order.id, DispatchOffer.state == "pending",
+               DispatchOffer.id != offer.id)
+        .values(state="withdrawn", responded_at=now))
+    await session.flush()
+
+
+async def accept_offer(session: AsyncSession, *, offer_id: int, courier_id: int, now: datetime,
+                       actor: User) -> OfferResult:
+    """The courier takes the order. A late answer expires the offer (`OfferExpired`, after the
+    expiry is flushed so the caller can commit it)."""
+    offer, order = await _lock(session, offer_id=offer_id, courier_id=courier_id)
+    outcome = offer_outcome(state=offer.state, expires_at=offer.expires_at, now=now,
+                            response="accept")
+    if outcome == "closed":
+        raise OfferClosed(f"offer {offer_id} is {offer.state}",
+                          details={"offer_id": offer_id, "state": offer.state})
+    if outcome == "expire":
+        await _release(session, offer, order, now=now, state="expired", actor=None)
+        raise OfferExpired(f"offer {offer_id} expired", details={"offer_id": offer_id})
+    await _accept(session, offer, order, now=now, actor=actor)
+    return OfferResult(offer, order)
+
+
+async def decline_offer(session: AsyncSession, *, offer_id: int, courier_id: int, now: datetime,
+                        actor: User) -> OfferResult:
+    """The courier says no; the order goes back to the planner, never to this courier again."""
+    offer, order = await _lock(session, offer_id=offer_id, courier_id=courier_id)
+    outcome = offer_outcome(state=offer.state, expires_at=offer.expires_at, now=now,
+                            response="decline")
+    if outcome == "closed":
+        raise OfferClosed(f"offer {offer_id} is {offer.state}",
+                          details={"offer_id": offer_id, "state": offer.state})
+    await _release(session, offer, order, now=now,
+                   state="expired" if outcome == "expire" else "declined", actor=actor)
+    return OfferResult(offer, order)
+
+
+async def _release(session: AsyncSession, offer: DispatchOffer, order: Order, *, now: datetime,
+                   state: Literal["declined", "expired"], actor: User | None) -> None:
+    offer.state, offer.responded_at = state, now
+    others = await session.scalar(select(DispatchOffer.id).where(
+        DispatchOffer.order_id == order.id, DispatchOffer.state == "pending",
+        DispatchOffer.id != offer.id).limit(1))
+    mine = order.courier_id in (None, offer.courier_id)
+    if order.status == OrderStatus.OFFERED and mine and others is None:
+        order.courier_id = None
+        action = Action.EXPIRE if state == "expired" else Action.DECLINE
+        await apply_action(session, order, action, actor=actor, now=now,
+                           courier_id=offer.courier_id,
+                           details={"offer_id": offer.id},
+                           event_type="offer_expired" if state == "expired" else "declined")
+    await session.execute(delete(PlannedStop).where(
+        PlannedStop.courier_id == offer.courier_id, PlannedStop.order_id == order.id))
+    await session.flush()
+
+
+async def expire_due_offers(session: AsyncSession, *, now: datetime) -> list[DispatchOffer]:
+    """Expires every pending offer past its deadline (counts as a decline)."""
+    due = list((await session.scalars(
+        select(DispatchOffer).where(DispatchOffer.state == "pending",
+                                    DispatchOffer.expires_at <= now)
+        .order_by(DispatchOffer.id).with_for_update(skip_locked=True))).all())
+    for offer in due:
+        order = await session.scalar(select(Order).where(Order.id == offer.order_id)
+                                     .with_for_update())
+        await _release(session, offer, order, now=now, state="expired", actor=None)
+    return due
+
+
+async def pending_offers(session: AsyncSession, *, courier_id: int, now: datetime
+                         ) -> list[DispatchOffer]:
+    """The offers waiting for this courier's answer, oldest first."""
+    query = select(DispatchOffer).where(
+        DispatchOffer.courier_id == courier_id, DispatchOffer.state == "pending",
+        DispatchOffer.expires_at > now).order_by(DispatchOffer.id)
+    return list((await session.scalars(query)).all())
+
+
+async def next_expiry(session: AsyncSession) -> datetime | None:
+    """When the next pending offer runs out (the leader wakes up then)."""
+    return await session.scalar(select(DispatchOffer.expires_at)
+                                .where(DispatchOffer.state == "pending")
+                                .order_by(DispatchOffer.expires_at).limit(1))

@@ -1,0 +1,133 @@
+"""Loading a planning `Snapshot` from PostGIS (and live positions from wherever they live).
+
+Live positions come through the small `PositionSource` protocol, so dispatch does not import
+`tracking/`: the API wires an adapter over the tracking engineer's Redis live store, and
+`couriers.last_location` is the fallback for anyone the live store does not know.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from dispatch.offers import offered_pairs
+from dispatch.planning import CourierState, OrderState, Snapshot
+
+__all__ = ["PositionSource", "NoLivePositions", "LoadedState", "load_snapshot", "OPEN_STATUSES"]
+
+#: Orders the planner looks at: not yet served and not failed.
+OPEN_STATUSES = ("pending", "offered", "assigned", "at_pickup", "picked_up", "at_dropoff")
+
+
+class PositionSource(Protocol):
+    async def latest(self, courier_ids: list[int]) -> dict[int, tuple[float, float, float]]:
+        """The newest known `(lat, lon, ts_s)` for each courier it knows (Unix seconds)."""
+        ...
+
+
+class NoLivePositions:
+    """A position source that knows nothing: the stored `last_location` is used."""
+
+    async def latest(self, courier_ids: list[int]) -> dict[int, tuple[float, float, float]]:
+        return {}
+
+
+@dataclass(frozen=True)
+class LoadedState:
+    snapshot: Snapshot
+    now: datetime
+    #: order id -> (status, courier_id, updated_at): the apply step re-checks these.
+    versions: dict[int, tuple[str, int | None, datetime]]
+    #: courier id -> the ETAs of its current planned stops (to tell what changed).
+    previous_etas: dict[int, tuple[datetime | None, ...]]
+    auto_accept: bool | None = None
+    policy: str | None = None
+
+
+COURIERS_SQL = text("""
+SELECT c.id, c.vehicle, c.capacity, c.shift_ends_at, c.zone_ids,
+       ST_Y(c.last_location::geometry) AS lat, ST_X(c.last_location::geometry) AS lon,
+       c.last_seen_at
+FROM couriers c
+WHERE c.shift_state = 'on'
+ORDER BY c.id
+""")
+
+ORDERS_SQL = text("""
+SELECT o.id, o.status, o.courier_id, o.size, o.updated_at, o.created_at,
+       ST_Y(o.pickup_location::geometry) AS p_lat, ST_X(o.pickup_location::geometry) AS p_lon,
+       ST_Y(o.dropoff_location::geometry) AS d_lat, ST_X(o.dropoff_location::geometry) AS d_lon,
+       o.pickup_window_start, o.pickup_window_end, o.dropoff_window_start, o.dropoff_window_end,
+       ARRAY(SELECT z.id FROM zones z
+             WHERE z.active AND ST_Covers(z.area, o.pickup_location)) AS zone_ids
+FROM orders o
+WHERE o.status = ANY(:statuses)
+ORDER BY o.id
+""")
+
+ROUTES_SQL = text("""
+SELECT courier_id, order_id, kind, eta FROM planned_stops ORDER BY courier_id, seq
+""")
+
+FLEET_SQL = text("SELECT auto_accept, policy FROM fleet_settings WHERE fleet = 'default'")
+
+
+def _rel(at: datetime | None, now: datetime) -> float | None:
+    return None if at is None else (at - now).total_seconds()
+
+
+def _window(start: datetime | None, end: datetime | None,
+            now: datetime) -> tuple[float, float] | None:
+    if start is None and end is None:
+        return None
+    return (_rel(start, now) if start else -math.inf, _rel(end, now) if end else math.inf)
+
+
+async def load_snapshot(session: AsyncSession, *, now: datetime,
+                        positions: PositionSource) -> LoadedState:
+    """Everything a cycle plans from, read in one transaction (the caller's)."""
+    courier_rows = (await session.execute(COURIERS_SQL)).all()
+    live = await positions.latest([r.id for r in courier_rows])
+    couriers = []
+    for r in courier_rows:
+        lat, lon = r.lat, r.lon
+        seen_s = r.last_seen_at.timestamp() if r.last_seen_at else -math.inf
+        if r.id in live and live[r.id][2] >= seen_s:
+            lat, lon = live[r.id][0], live[r.id][1]
+        if lat is None or lon is None:
+            continue  # nowhere to plan from
+        shift_end = _rel(r.shift_ends_at, now)
+        couriers.append(CourierState(
+            r.id, r.vehicle, r.capacity, float(lat), float(lon),
+            math.inf if shift_end is None else shift_end, frozenset(r.zone_ids or ())))
+
+    order_rows = (await session.execute(ORDERS_SQL, {"statuses": list(OPEN_STATUSES)})).all()
+    orders = []
+    versions: dict[int, tuple[str, int | None, datetime]] = {}
+    for r in order_rows:
+        orders.append(OrderState(
+            r.id, r.status, r.courier_id, float(r.p_lat), float(r.p_lon), float(r.d_lat),
+            float(r.d_lon), r.size,
+            _window(r.pickup_window_start, r.pickup_window_end, now),
+            _window(r.dropoff_window_start, r.dropoff_window_end, now),
+            frozenset(r.zone_ids or ()), max(0.0, (now - r.created_at).total_seconds())))
+        versions[r.id] = (r.status, r.courier_id, r.updated_at)
+
+    previous: dict[int, list[tuple[int, str]]] = {}
+    etas: dict[int, list[datetime | None]] = {}
+    for r in (await session.execute(ROUTES_SQL)).all():
+        previous.setdefault(r.courier_id, []).append((r.order_id, r.kind))
+        etas.setdefault(r.courier_id, []).append(r.eta)
+    zones_defined = bool(await session.scalar(text("SELECT EXISTS (SELECT 1 FROM zones "
+                                                   "WHERE active)")))
+    excluded = await offered_pairs(session, order_ids=[o.id for o in orders])
+    fleet = (await session.execute(FLEET_SQL)).first()
+    snapshot = Snapshot(tuple(couriers), tuple(orders),
+                        {c: tuple(s) for c, s in previous.items()}, excluded, zones_defined)
+    return LoadedState(snapshot, now, versions, {c: tuple(e) for c, e in etas.items()},
+                       fleet.auto_accept if fleet else None, fleet.policy if fleet else None)
