@@ -5,7 +5,8 @@ For each concurrency level it prepares fresh orders through the API (create, ass
 pickup token), then fires every order's scan with that many requests in flight: each accepted
 scan verifies the Ed25519 signature, locks the order, checks courier and place, claims the
 token in Redis, moves the order and appends a hash-chained custody entry in one transaction.
-The same tokens are then replayed, measuring the refusal path (`handoff_token_used`).
+The same tokens are then replayed, measuring the refusal path (`handoff_token_used`), and the
+same number of `GET /users/me` gives the floor every authenticated request pays on the machine.
 
     .venv/bin/python benchmarks/handoff_scan.py --orders 300 --concurrency 1,8,32 \
         --workers 2 --json benchmarks/results/handoff_scan.json
@@ -146,15 +147,20 @@ def percentile(values: list[float], q: float) -> float:
 
 
 async def fire(http: httpx.AsyncClient, scans: list[tuple[dict, str]], concurrency: int,
-               expected_status: int) -> dict:
+               expected_status: int, *, baseline: bool = False) -> dict:
+    """Sends every scan with `concurrency` in flight; `baseline` sends `GET /users/me` instead
+    (the cheapest authenticated request: what the framework, auth and machine cost alone)."""
     latencies_ms: list[float] = []
     unexpected: list[str] = []
 
     async def one(headers: dict, token: str):
         started = time.perf_counter()
-        response = await http.post("/api/v1/handoffs/scan", headers=headers,
-                                   json={"token": token, "lat": PICKUP["lat"],
-                                         "lon": PICKUP["lon"]})
+        if baseline:
+            response = await http.get("/api/v1/users/me", headers=headers)
+        else:
+            response = await http.post("/api/v1/handoffs/scan", headers=headers,
+                                       json={"token": token, "lat": PICKUP["lat"],
+                                             "lon": PICKUP["lon"]})
         latencies_ms.append((time.perf_counter() - started) * 1000)
         if response.status_code != expected_status:
             unexpected.append(response.text[:200])
@@ -241,15 +247,19 @@ async def main_async(args: argparse.Namespace) -> dict:
             for concurrency in args.concurrency:
                 scans = await prepare(http, people, args.orders)
                 all_tokens.extend(token for _, token in scans)
+                baseline = await fire(http, scans, concurrency, expected_status=200,
+                                      baseline=True)
                 accepted = await fire(http, scans, concurrency, expected_status=200)
                 replayed = await fire(http, scans, concurrency, expected_status=409)
-                row = {"concurrency": concurrency, "accepted": accepted, "replayed": replayed}
+                row = {"concurrency": concurrency, "accepted": accepted, "replayed": replayed,
+                       "baseline_users_me": baseline}
                 rows.append(row)
-                print(f"concurrency {concurrency:>3}: accepted {accepted['throughput_rps']:>7} "
-                      f"req/s p50 {accepted['p50_ms']:>7} ms p99 {accepted['p99_ms']:>7} ms "
-                      f"(unexpected {accepted['unexpected']}) | replay refused "
-                      f"{replayed['throughput_rps']:>7} req/s p99 {replayed['p99_ms']:>7} ms "
-                      f"(unexpected {replayed['unexpected']})", flush=True)
+                for name, figures in (("scan accepted", accepted), ("scan replayed", replayed),
+                                      ("GET /users/me", baseline)):
+                    print(f"concurrency {concurrency:>3} {name:<14} "
+                          f"{figures['throughput_rps']:>7} req/s  p50 {figures['p50_ms']:>8} ms"
+                          f"  p99 {figures['p99_ms']:>8} ms  unexpected {figures['unexpected']}",
+                          flush=True)
     finally:
         if server is not None:
             server.terminate()

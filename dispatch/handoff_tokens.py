@@ -5,7 +5,7 @@ named courier take or hand over one order's parcel within a short time. It must 
 code, so the claims use short names (JWT's registered ones where they exist, so a standard JOSE
 library checks `exp` itself):
 
-    {"o": order_id, "l": "p" | "d", "c": courier_id, "jti": "<12 chars>", "iat": s, "exp": s}
+    {"o": order_id, "l": "p" | "d" | "r", "c": courier_id, "jti": "<12 chars>", "iat": s, "exp": s}
 
 The header is `{"alg": "EdDSA", "kid": "<8 chars>"}`; the key id is a prefix of the RFC 7638
 JWK thumbprint, so it follows from the key itself. Verification accepts exactly that algorithm
@@ -71,22 +71,28 @@ _ALLOWED_HEADER_FIELDS = frozenset({"alg", "kid", "typ"})
 
 
 class Leg(StrEnum):
-    """Which handoff a token proves; the wire value is one letter to keep the QR small."""
+    """Which handoff a token proves; the wire value is one letter to keep the QR small.
+
+    `return` is the parcel going back to the seller after a failed delivery.
+    """
 
     PICKUP = "pickup"
     DROPOFF = "dropoff"
+    RETURN = "return"
 
     @property
     def short(self) -> str:
-        return "p" if self is Leg.PICKUP else "d"
+        return self.value[0]
 
     @classmethod
     def from_short(cls, value: str) -> Leg:
-        if value == "p":
-            return cls.PICKUP
-        if value == "d":
-            return cls.DROPOFF
+        for leg in cls:
+            if leg.short == value:
+                return leg
         raise ValueError(value)
+
+
+_LEG_SHORTS = frozenset(leg.short for leg in Leg)
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +247,7 @@ def _claims_from(payload: dict[str, Any]) -> HandoffClaims:
     order_id, leg, courier_id = payload.get("o"), payload.get("l"), payload.get("c")
     token_id, issued, expires = payload.get("jti"), payload.get("iat"), payload.get("exp")
     valid = (
-        _is_int(order_id) and order_id > 0 and leg in ("p", "d")
+        _is_int(order_id) and order_id > 0 and leg in _LEG_SHORTS
         and _is_int(courier_id) and courier_id > 0
         and isinstance(token_id, str) and 8 <= len(token_id) <= 64
         and _B64URL.match(token_id) is not None

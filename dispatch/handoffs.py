@@ -9,14 +9,15 @@ A scan is checked in a fixed order, and the first check that fails decides the e
 3. the order and leg: the token names the order the app says it is handling, and the order's
    status is due for this leg (a token already spent reports `handoff_token_used` here),
 4. the scanning courier is the one assigned to the order and named in the token,
-5. the position is within `radius_m` of the pickup or dropoff point (and for an offline scan
+5. the position is within `radius_m` of the leg's point (pickup, dropoff; a return goes back
+   to the pickup point) (and for an offline scan
    the courier's stored track was near that point around the scan time),
 6. the token was never used: claimed atomically in Redis (`SET NX`) and held durably by the
    unique `token_id` of the custody ledger.
 
-Only when all pass does the order move (picked_up or delivered, through the state machine,
-with its event) and a custody entry get appended, in one transaction that this use case
-commits. A failure before that changes nothing; a failure while writing releases the Redis
+Only when all pass does the order move (picked_up, delivered or returned, through the state
+machine, with its event) and a custody entry get appended, in one transaction that this use
+case commits. A failure before that changes nothing; a failure while writing releases the Redis
 claim so an honest retry can succeed.
 """
 
@@ -89,15 +90,19 @@ EARTH_RADIUS_M = 6_371_008.8
 LEG_DUE_STATUSES: dict[Leg, frozenset[OrderStatus]] = {
     Leg.PICKUP: frozenset({OrderStatus.ASSIGNED, OrderStatus.AT_PICKUP}),
     Leg.DROPOFF: frozenset({OrderStatus.PICKED_UP, OrderStatus.AT_DROPOFF}),
+    Leg.RETURN: frozenset({OrderStatus.RETURNING}),
 }
 #: Statuses in which a leg's token may be issued; a dropoff code may be passed on early.
 ISSUABLE_STATUSES: dict[Leg, frozenset[OrderStatus]] = {
     Leg.PICKUP: LEG_DUE_STATUSES[Leg.PICKUP],
     Leg.DROPOFF: LEG_DUE_STATUSES[Leg.PICKUP] | LEG_DUE_STATUSES[Leg.DROPOFF],
+    Leg.RETURN: frozenset({OrderStatus.FAILED, OrderStatus.RETURNING}),
 }
 _TOKEN_UNIQUE_CONSTRAINT = "custody_entries_token_id_key"
-_ACTION = {Leg.PICKUP: Action.PICK_UP, Leg.DROPOFF: Action.DELIVER}
-_CUSTODY_KIND = {Leg.PICKUP: CustodyKind.PICKED_UP, Leg.DROPOFF: CustodyKind.DELIVERED}
+_ACTION = {Leg.PICKUP: Action.PICK_UP, Leg.DROPOFF: Action.DELIVER,
+           Leg.RETURN: Action.COMPLETE_RETURN}
+_CUSTODY_KIND = {Leg.PICKUP: CustodyKind.PICKED_UP, Leg.DROPOFF: CustodyKind.DELIVERED,
+                 Leg.RETURN: CustodyKind.RETURNED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,6 +158,7 @@ class IssuedToken:
 @dataclass(frozen=True, slots=True)
 class ScanResult:
     order: Order
+    leg: Leg
     entry: CustodyEntry
     offline: bool
 
@@ -196,14 +202,16 @@ def check_leg_due(status: str, leg: Leg) -> None:
 
 
 def _leg_point(order: Order, leg: Leg) -> LatLon:
-    point = to_lat_lon(order.pickup_location if leg is Leg.PICKUP else order.dropoff_location)
+    # A returned parcel goes back to where it was picked up.
+    point = to_lat_lon(order.dropoff_location if leg is Leg.DROPOFF else order.pickup_location)
     assert point is not None  # both columns are NOT NULL
     return point
 
 
 def may_show_leg(user: User, order: Order, leg: Leg) -> bool:
-    """Who shows a leg's code: pickup the seller (or an admin), dropoff the buyer or seller."""
-    if leg is Leg.PICKUP:
+    """Who shows a leg's code: pickup and return the seller (or an admin), dropoff the buyer or
+    the seller."""
+    if leg is not Leg.DROPOFF:
         return user.role == "admin" or (user.role == "seller" and order.seller_id == user.id)
     return ((user.role == "buyer" and order.buyer_id == user.id)
             or (user.role == "seller" and order.seller_id == user.id))
@@ -224,8 +232,8 @@ async def issue_handoff_token(session: AsyncSession, *, order_id: int, leg: Leg,
     if not may_show_leg(user, order, leg):
         raise HandoffNotAllowed(
             f"you may not show the {leg.value} code of this order",
-            details={"leg": leg.value, "allowed": "seller or admin" if leg is Leg.PICKUP
-                     else "buyer or seller"})
+            details={"leg": leg.value, "allowed": "buyer or seller" if leg is Leg.DROPOFF
+                     else "seller or admin"})
     if OrderStatus(order.status) not in ISSUABLE_STATUSES[leg] or order.courier_id is None:
         raise HandoffLegMismatch(
             f"the order is {order.status}; no {leg.value} code can be issued now",
@@ -302,7 +310,7 @@ async def scan_handoff(
         await session.rollback()
         await state.release_token(claims.token_id)
         raise
-    return ScanResult(order=order, entry=entry, offline=offline)
+    return ScanResult(order=order, leg=claims.leg, entry=entry, offline=offline)
 
 
 async def _record(session: AsyncSession, *, order: Order, claims: HandoffClaims, user: User,
@@ -316,7 +324,7 @@ async def _record(session: AsyncSession, *, order: Order, claims: HandoffClaims,
     return await append_entry(session, CustodyEntry(
         order_id=order.id, seq=0, kind=_CUSTODY_KIND[leg], at=scanned_at, recorded_at=now,
         actor_id=user.id, courier_id=courier_id,
-        counterparty_id=order.seller_id if leg is Leg.PICKUP else order.buyer_id,
+        counterparty_id=order.buyer_id if leg is Leg.DROPOFF else order.seller_id,
         lat=lat, lon=lon, token_id=claims.token_id, method=method,
         cod_amount=order.cod_amount if leg is Leg.DROPOFF else None,
     ))

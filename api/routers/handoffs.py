@@ -59,7 +59,7 @@ QR_ERROR_LEVEL = "m"
 #: A live token is shown again as a QR only while it has at least this long to live.
 _REUSE_MIN_REMAINING_S = 60
 
-LegName = Literal["pickup", "dropoff"]
+LegName = Literal["pickup", "dropoff", "return"]
 
 
 # --- bodies ------------------------------------------------------------------------------------
@@ -190,7 +190,7 @@ def _token_out(issued: IssuedToken) -> HandoffTokenOut:
 async def _scan_out(session, result: ScanResult) -> ScanOut:
     order = result.order
     return ScanOut(order_id=order.id, status=order.status,
-                   leg="pickup" if result.entry.kind == "picked_up" else "dropoff",
+                   leg=result.leg.value,
                    offline=result.offline, custody_entry=_entry_out(result.entry),
                    order=order_out(order, await order_events(session, order.id)))
 
@@ -202,7 +202,8 @@ async def issue_token(order_id: int, body: HandoffTokenIn, session: SessionDep,
                       user: CurrentUser, settings: SettingsDep, ring: KeyRingDep,
                       state: HandoffStateDep) -> HandoffTokenOut:
     """A new single-use token for a leg: the seller (or an admin) shows the pickup code, the
-    buyer (or the seller, to pass it on) the dropoff code."""
+    buyer (or the seller, to pass it on) the dropoff code, and the seller the return code when
+    a parcel that could not be delivered comes back."""
     issued = await issue_handoff_token(session, order_id=order_id, leg=Leg(body.leg), user=user,
                                        ring=ring, now=datetime.now(UTC),
                                        ttl_s=settings.handoff_token_ttl_s, state=state)

@@ -611,3 +611,28 @@ async def test_refusals_are_translated(client, new_case):
                                  headers={**case.cast.courier.headers, "Accept-Language": "ru"})
     assert_error(response, 422, "handoff_too_far")
     assert "далеко" in response.json()["error"]["message"]
+
+
+async def test_a_failed_delivery_returns_to_the_seller_with_a_return_code(client, new_case, cast):
+    case = await new_case()
+    assert (await scan(client, cast.courier, (await issue(client, case, "pickup"))["token"])
+            ).status_code == 200
+    for action in ("fail", "start_return"):
+        response = await client.post(f"{API}/orders/{case.order_id}/status",
+                                     json={"action": action, **INSIDE_2},
+                                     headers=cast.courier.headers)
+        assert response.status_code == 200, response.text
+    assert_error(await client.post(f"{API}/orders/{case.order_id}/handoff-tokens",
+                                   json={"leg": "return"}, headers=cast.buyer.headers),
+                 403, "handoff_not_allowed")
+    token = (await issue(client, case, "return", cast.seller))["token"]
+    assert_error(await scan(client, cast.courier, token, at=INSIDE_2), 422, "handoff_too_far")
+    response = await scan(client, cast.courier, token, at=INSIDE)
+    assert response.status_code == 200, response.text
+    assert (response.json()["status"], response.json()["leg"]) == ("returned", "return")
+    ledger = (await client.get(f"{API}/orders/{case.order_id}/custody",
+                               headers=cast.seller.headers)).json()
+    kinds = [e["kind"] for e in ledger["entries"]]
+    assert kinds[0] == "created" and kinds[-1] == "returned" and "picked_up" in kinds
+    assert ledger["entries"][-1]["counterparty_id"] == cast.seller.id
+    assert ledger["verification"]["valid"] is True

@@ -289,3 +289,10 @@ def test_keys_from_configuration_sign_with_the_first(signing_key):
     assert store.ring(now_s=NOW_S).signing_key.kid == signing_key.kid
     with pytest.raises(HandoffKeysManaged):
         store.rotate(now_s=NOW_S)
+
+
+@pytest.mark.parametrize("leg", list(Leg))
+def test_every_leg_round_trips_as_one_letter(ring, leg):
+    token = sign_handoff_token(claims(leg=leg), ring)
+    assert json.loads(unb64(token.split(".")[1]))["l"] == leg.value[0]
+    assert verify_handoff_token(token, ring).leg is leg
