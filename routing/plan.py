@@ -8,7 +8,7 @@ how peers' answers and warm starts become plans.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from routing.problem import Problem, Stop
 
@@ -83,6 +83,8 @@ class Plan:
     routes: tuple[Route, ...]
     unassigned: tuple[Unassigned, ...] = ()
     solver: str = ""
+    #: Opaque solver state (node matrices) that makes re-planning from this plan cheaper.
+    warm_state: object = field(default=None, repr=False, compare=False)
 
     @property
     def vehicles_used(self) -> int:

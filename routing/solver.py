@@ -25,11 +25,11 @@ removal order), so the same seed gives the same plan when the run is bounded by
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import math
 import random
 import time
-from dataclasses import dataclass, field
 
 import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
@@ -55,37 +55,40 @@ GREEDY_FROM_STOPS = 300
 OPEN_HORIZON_S = 48 * 3600
 
 
-@dataclass
 class _Layout:
-    """The OR-Tools node numbering of a problem: stops first, then starts, then ends."""
+    """The OR-Tools node numbering of a problem: vehicle starts, vehicle ends, parcels on board,
+    then shipments (pickup, delivery) in problem order.
 
-    problem: Problem
-    refs: list[StopRef] = field(default_factory=list)
-    stops: list[Stop] = field(default_factory=list)
-    demand: list[int] = field(default_factory=list)
-    node_of: dict[StopRef, int] = field(default_factory=dict)
+    Stops come last and in problem order so that a re-plan with a few new orders appended has
+    the previous layout as a prefix, and its node matrices can be extended, not rebuilt.
+    ``refs``, ``stops`` and ``demand`` are indexed by node (``None``/0 for starts and ends).
+    """
 
-    def __post_init__(self) -> None:
-        p = self.problem
+    def __init__(self, problem: Problem) -> None:
+        self.problem = p = problem
+        n_vehicles = len(p.vehicles)
+        self.starts = list(range(n_vehicles))
+        self.ends = [n_vehicles + k for k in range(n_vehicles)]
+        self.first_stop = 2 * n_vehicles
+        self.refs: list[StopRef | None] = [None] * self.first_stop
+        self.stops: list[Stop | None] = [None] * self.first_stop
+        self.demand: list[int] = [0] * self.first_stop
+        self.node_of: dict[StopRef, int] = {}
+        for o in p.onboard:
+            self._add(StopRef(o.id, StopKind.DELIVERY), o.delivery, -o.size)
         for s in p.shipments:
             self._add(StopRef(s.id, StopKind.PICKUP), s.pickup, s.size)
             self._add(StopRef(s.id, StopKind.DELIVERY), s.delivery, -s.size)
-        for o in p.onboard:
-            self._add(StopRef(o.id, StopKind.DELIVERY), o.delivery, -o.size)
-        n_stops = len(self.refs)
-        n_vehicles = len(p.vehicles)
-        self.starts = [n_stops + k for k in range(n_vehicles)]
-        self.ends = [n_stops + n_vehicles + k for k in range(n_vehicles)]
-        self.num_nodes = n_stops + 2 * n_vehicles
-        loc = [s.location for s in self.stops]
-        loc += [v.start_location for v in p.vehicles]
+        self.num_nodes = len(self.refs)
+        self.n_stops = self.num_nodes - self.first_stop
         # An open end is reached from anywhere at no cost; its location is a placeholder.
+        loc = [v.start_location for v in p.vehicles]
         loc += [v.end_location if v.end_location is not None else 0 for v in p.vehicles]
+        loc += [stop.location for stop in self.stops[self.first_stop :]]
         self.location = np.array(loc, dtype=np.int64)
         self.service_s = np.array(
-            [s.service_s for s in self.stops] + [0.0] * (2 * n_vehicles), dtype=float
+            [0.0] * self.first_stop + [stop.service_s for stop in self.stops[self.first_stop :]]
         )
-        self.demand += [0] * (2 * n_vehicles)
         self.open_end_nodes = np.array(
             [self.ends[k] for k, v in enumerate(p.vehicles) if v.end_location is None],
             dtype=np.int64,
@@ -99,54 +102,136 @@ class _Layout:
         self.stops.append(stop)
         self.demand.append(demand)
 
+    def stop_nodes(self) -> range:
+        return range(self.first_stop, self.num_nodes)
+
     def ticks(self, seconds: float) -> int:
         return int(math.ceil(seconds * self.problem.ticks_per_s - 1e-6))
 
-    def time_ticks(self, profile: str) -> np.ndarray:
+    def time_ticks(self, profile: str, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         """Ticks from node to node: travel, plus the service at the origin, rounded up."""
         tps = self.problem.ticks_per_s
-        ticks = self.problem.durations_s[profile][np.ix_(self.location, self.location)] * tps
+        src = self.problem.durations_s[profile]
+        ticks = src[np.ix_(self.location[rows], self.location[cols])] * tps
         np.ceil(ticks - 1e-6, out=ticks)
-        ticks += np.ceil(self.service_s * tps - 1e-6)[:, None]
-        ticks[:, self.open_end_nodes] = 0.0
-        np.fill_diagonal(ticks, 0)
-        return ticks.astype(np.int64)
+        ticks += np.ceil(self.service_s[rows] * tps - 1e-6)[:, None]
+        return self._fix(ticks, rows, cols)
 
-    def cost_units(self, profile: str) -> np.ndarray:
+    def cost_units(self, profile: str, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
         w = self.problem.weights
-        ix = np.ix_(self.location, self.location)
+        ix = np.ix_(self.location[rows], self.location[cols])
         cost = self.problem.distances_m[profile][ix] * (w.per_m * COST_SCALE)
         if w.per_travel_s:
             cost += self.problem.durations_s[profile][ix] * (w.per_travel_s * COST_SCALE)
-        cost[:, self.open_end_nodes] = 0.0
-        np.fill_diagonal(cost, 0)
-        return np.rint(cost).astype(np.int64)
+        return self._fix(np.rint(cost), rows, cols)
 
-    def matrices(self) -> dict:
-        """Node matrices as the lists OR-Tools takes, computed once per distinct source matrix
-        (profiles often share distances, and converting a city-sized matrix is not free)."""
+    def _fix(self, block: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        block[:, np.isin(cols, self.open_end_nodes)] = 0.0
+        block[rows[:, None] == cols[None, :]] = 0.0
+        return block.astype(np.int64)
+
+    def matrices(self, previous: _Matrices | None = None) -> _Matrices:
+        """Node matrices as the lists OR-Tools takes.
+
+        Computed once per distinct source matrix (profiles often share distances), and extended
+        rather than rebuilt when ``previous`` came from a prefix of this layout: converting a
+        city-sized matrix to lists costs about a second, most of a re-plan's budget.
+        """
         p = self.problem
         top_priority = max((s.priority for s in p.shipments if not s.required), default=None)
-        out: dict = {
-            "max_cost": 1,
-            "top_optional": 0 if top_priority is None else int(
-                round(p.weights.per_unassigned * (1 + top_priority) * COST_SCALE)
-            ),
-        }
-        by_source: dict[tuple, list[list[int]]] = {}
-        for pr in self.profiles:
-            key = ("time", id(p.durations_s[pr]))
-            if key not in by_source:
-                by_source[key] = self.time_ticks(pr).tolist()
-            out["time", pr] = by_source[key]
-            key = ("cost", id(p.distances_m[pr]), id(p.durations_s[pr]) if p.weights.per_travel_s
-                   else None)
-            if key not in by_source:
-                cost = self.cost_units(pr)
-                out["max_cost"] = max(out["max_cost"], int(cost.max()))
-                by_source[key] = cost.tolist()
-            out["cost", pr] = by_source[key]
+        top_optional = 0 if top_priority is None else int(
+            round(p.weights.per_unassigned * (1 + top_priority) * COST_SCALE)
+        )
+        out = _Matrices(self, top_optional)
+        base = previous if previous is not None and previous.is_prefix_of(out) else None
+        if base is not None and len(base.lists) < len(set(k for _, _, k in out.matrix_keys())):
+            base = None  # already spent by an earlier re-plan
+        n_old = base.num_nodes if base else 0
+        all_nodes = np.arange(self.num_nodes)
+        new_nodes = all_nodes[n_old:]
+        old_nodes = all_nodes[:n_old]
+        for kind, pr, key in out.matrix_keys():
+            if key in out.lists:
+                out.by_profile[kind, pr] = out.lists[key]
+                continue
+            block = self.time_ticks if kind == "time" else self.cost_units
+            if base is not None and key in base.lists:
+                # Taken over and grown in place (copying would cost what we are saving);
+                # the previous plan's state is spent and a second re-plan from it rebuilds.
+                lists = base.lists.pop(key)
+                right = block(pr, old_nodes, new_nodes).tolist()
+                for row, extra in zip(lists, right, strict=True):
+                    row.extend(extra)
+                lists += block(pr, new_nodes, all_nodes).tolist()
+                if kind == "cost":
+                    top = max(base.max_cost, max(max(r) for r in right) if right else 0)
+                    bottom = max((max(r) for r in lists[n_old:]), default=0)
+                    out.max_cost = max(out.max_cost, top, bottom)
+            else:
+                values = block(pr, all_nodes, all_nodes)
+                if kind == "cost":
+                    out.max_cost = max(out.max_cost, int(values.max(initial=0)))
+                lists = values.tolist()
+            out.lists[key] = lists
+            out.by_profile[kind, pr] = lists
+        if base is not None:
+            out.max_cost = max(out.max_cost, base.max_cost)
         return out
+
+
+class _Matrices:
+    """The node matrices of one layout, and what is needed to reuse them for the next."""
+
+    def __init__(self, layout: _Layout, top_optional: int) -> None:
+        p = layout.problem
+        self.num_nodes = layout.num_nodes
+        self.location = layout.location
+        self.service_s = layout.service_s
+        self.open_end_nodes = layout.open_end_nodes
+        self.first_stop = layout.first_stop
+        self.ticks_per_s = p.ticks_per_s
+        self.weights = p.weights
+        self.profiles = layout.profiles
+        # Keep the source arrays themselves: their ids are only meaningful while they live.
+        self.sources = {pr: (p.durations_s[pr], p.distances_m[pr]) for pr in layout.profiles}
+        self.top_optional = top_optional
+        self.max_cost = 1
+        self.lists: dict[tuple, list[list[int]]] = {}
+        self.by_profile: dict[tuple[str, str], list[list[int]]] = {}
+
+    def matrix_keys(self) -> list[tuple[str, str, tuple]]:
+        out = []
+        for pr in self.profiles:
+            durations, distances = self.sources[pr]
+            out.append(("time", pr, ("time", id(durations))))
+            with_time = id(durations) if self.weights.per_travel_s else None
+            out.append(("cost", pr, ("cost", id(distances), with_time)))
+        return out
+
+    def __getitem__(self, key: tuple[str, str] | str):
+        if key == "max_cost":
+            return self.max_cost
+        if key == "top_optional":
+            return self.top_optional
+        return self.by_profile[key]
+
+    def is_prefix_of(self, other: _Matrices) -> bool:
+        n = self.num_nodes
+        return (
+            n <= other.num_nodes
+            and self.first_stop == other.first_stop
+            and self.ticks_per_s == other.ticks_per_s
+            and self.weights == other.weights
+            and self.profiles == other.profiles
+            and all(
+                self.sources[pr][0] is other.sources[pr][0]
+                and self.sources[pr][1] is other.sources[pr][1]
+                for pr in self.profiles
+            )
+            and np.array_equal(self.location, other.location[:n])
+            and np.array_equal(self.service_s, other.service_s[:n])
+            and np.array_equal(self.open_end_nodes, other.open_end_nodes)
+        )
 
 
 def _horizon_s(p: Problem) -> float:
@@ -169,7 +254,7 @@ class _Model:
     """One OR-Tools model of the problem, with some vehicles possibly banned (kept empty)."""
 
     def __init__(
-        self, layout: _Layout, matrices: dict, banned: frozenset[int], *, fixed_costs: bool
+        self, layout: _Layout, matrices: _Matrices, banned: frozenset[int], *, fixed_costs: bool
     ) -> None:
         p = layout.problem
         self.layout = layout
@@ -218,7 +303,8 @@ class _Model:
                 routing.NextVar(start).SetValue(end)
             routing.AddVariableMinimizedByFinalizer(self.time.CumulVar(end))
 
-        for node, stop in enumerate(layout.stops):
+        for node in layout.stop_nodes():
+            stop = layout.stops[node]
             index = self.manager.NodeToIndex(node)
             cumul = self.time.CumulVar(index)
             earliest = min(layout.ticks(stop.earliest_s), horizon)
@@ -270,7 +356,7 @@ def _floor_ticks(layout: _Layout, seconds: float) -> int:
 
 
 def _penalty(
-    p: Problem, matrices: dict, required: bool, priority: int, *, fixed_costs: bool
+    p: Problem, matrices: _Matrices, required: bool, priority: int, *, fixed_costs: bool
 ) -> int:
     """The cost of leaving a shipment out; a required one outweighs any other choice."""
     if not required:
@@ -310,7 +396,7 @@ class _Budget:
 
 def _search(
     layout: _Layout,
-    matrices: dict,
+    matrices: _Matrices,
     *,
     routes: list[list[int]] | None,
     banned: frozenset[int],
@@ -329,7 +415,7 @@ def _search(
     if stop_when_complete:
         # Stop as soon as every stop is routed: in route minimisation that is all we need to know.
         done = [False]
-        n_stops = len(layout.refs)
+        n_stops = layout.n_stops
 
         def at_solution() -> None:
             active = sum(1 for k in range(routing.vehicles()) for _ in _walk(routing, k))
@@ -356,7 +442,7 @@ def _search(
         time_limit_s,
         sum(1 for r in found if r),
         sum(len(r) for r in found),
-        len(layout.refs),
+        layout.n_stops,
         assignment.ObjectiveValue(),
     )
     return found
@@ -369,7 +455,7 @@ def _walk(routing: pywrapcp.RoutingModel, vehicle: int):
         index = routing.NextVar(index).Value()
 
 
-def _routes_from_plan(layout: _Layout, matrices: dict, plan: Plan) -> list[list[int]]:
+def _routes_from_plan(layout: _Layout, matrices: _Matrices, plan: Plan) -> list[list[int]]:
     """A previous plan as node routes of this problem, repaired to be feasible.
 
     Stops no longer in the problem (delivered, cancelled) are dropped; a shipment whose stops no
@@ -384,7 +470,7 @@ def _routes_from_plan(layout: _Layout, matrices: dict, plan: Plan) -> list[list[
 
 
 def _routes_from_sequences(
-    layout: _Layout, matrices: dict, sequences: list[list[StopRef]]
+    layout: _Layout, matrices: _Matrices, sequences: list[list[StopRef]]
 ) -> list[list[int]]:
     routes: list[list[int]] = [[] for _ in layout.problem.vehicles]
     taken: set[str] = set()
@@ -395,7 +481,7 @@ def _routes_from_sequences(
     return routes
 
 
-def _repair_route(layout: _Layout, matrices: dict, k: int, refs: list[StopRef]) -> list[int]:
+def _repair_route(layout: _Layout, matrices: _Matrices, k: int, refs: list[StopRef]) -> list[int]:
     """Drop shipments from a route until it is feasible in the model's own integer ticks."""
     p = layout.problem
     vehicle = p.vehicles[k]
@@ -498,7 +584,7 @@ def solve(
     budget = _Budget(time_limit_s)
     rng = random.Random(seed)
     layout = _Layout(problem)
-    matrices = layout.matrices()
+    matrices = layout.matrices(previous=initial.warm_state if initial is not None else None)
     if route_minimisation is None:
         route_minimisation = problem.weights.per_vehicle > 0
 
@@ -514,7 +600,7 @@ def solve(
         routes = _routes_from_plan(layout, matrices, vroom_plan)
     elif warm_start not in ("none", "vroom"):
         raise ValueError(f"unknown warm start {warm_start!r}")
-    elif len(layout.refs) > GREEDY_FROM_STOPS:
+    elif layout.n_stops > GREEDY_FROM_STOPS:
         routes = _routes_from_sequences(layout, matrices, greedy_sequences(problem))
 
     # Phase 1: a complete first solution, unless the warm start is one.
@@ -566,7 +652,7 @@ def solve(
             if improved is not None and _complete(layout, improved):
                 best = improved
 
-    return _plan(layout, best)
+    return _plan(layout, matrices, best)
 
 
 def _vroom_can_take(problem: Problem) -> bool:
@@ -582,12 +668,12 @@ def _vroom_can_take(problem: Problem) -> bool:
 
 
 def _complete(layout: _Layout, routes: list[list[int]]) -> bool:
-    return sum(len(r) for r in routes) == len(layout.refs)
+    return sum(len(r) for r in routes) == layout.n_stops
 
 
 def _minimise_routes(
     layout: _Layout,
-    matrices: dict,
+    matrices: _Matrices,
     routes: list[list[int]],
     *,
     budget: _Budget,
@@ -632,11 +718,12 @@ def _minimise_routes(
     return routes
 
 
-def _plan(layout: _Layout, node_routes: list[list[int]]) -> Plan:
+def _plan(layout: _Layout, matrices: _Matrices, node_routes: list[list[int]]) -> Plan:
     p = layout.problem
     sequences = [[layout.refs[n] for n in r] for r in node_routes]
     planned = {ref.shipment_id for seq in sequences for ref in seq}
     unassigned = tuple(
         Unassigned(s.id, _reason(layout, s.id)) for s in p.shipments if s.id not in planned
     )
-    return schedule_routes(p, sequences, unassigned=unassigned, solver="ortools")
+    plan = schedule_routes(p, sequences, unassigned=unassigned, solver="ortools")
+    return dataclasses.replace(plan, warm_state=matrices)

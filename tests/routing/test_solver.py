@@ -165,3 +165,28 @@ def test_pickup_precedes_delivery_in_every_route(tiny_lilim_path):
         for v in route.visits:
             kinds.setdefault(v.shipment_id, []).append(v.kind)
         assert all(k == [StopKind.PICKUP, StopKind.DELIVERY] for k in kinds.values())
+
+
+def test_node_matrices_are_extended_for_appended_orders(two_couriers_problem: Problem):
+    from routing.solver import _Layout
+
+    before = _Layout(two_couriers_problem).matrices()
+    grown = make_problem(
+        list(two_couriers_problem.shipments) + [Shipment("new", Stop(5), Stop(3))],
+        vehicles=list(two_couriers_problem.vehicles),
+        onboard=list(two_couriers_problem.onboard),
+    )
+    # Same source arrays, so the old node matrices are a prefix of the new ones.
+    grown = Problem(
+        vehicles=grown.vehicles,
+        shipments=grown.shipments,
+        onboard=grown.onboard,
+        durations_s=two_couriers_problem.durations_s,
+        distances_m=two_couriers_problem.distances_m,
+    )
+    layout = _Layout(grown)
+    assert before.is_prefix_of(layout.matrices())
+    extended, rebuilt = layout.matrices(previous=before), layout.matrices()
+    for key in (("time", "default"), ("cost", "default")):
+        assert extended[key] == rebuilt[key]
+    assert extended["max_cost"] == rebuilt["max_cost"]
