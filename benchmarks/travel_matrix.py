@@ -12,7 +12,10 @@ warm-up; the median is reported for
 * ``matrix_s``: ``OsrmTravelModel.matrix()`` end to end -- validation, de-duplication,
   one OSRM Table call, conversion of both tables to float64 numpy arrays;
 * ``table_call_s``: the bare ``osrm.OSRM.Table`` call on the same points (no conversion),
-  so ``matrix_s - table_call_s`` is the Python-side overhead.
+  so ``matrix_s - table_call_s`` is the Python-side overhead (with ``--workers 0``).
+
+``--workers N`` splits each matrix over N extra processes (``matrix_workers``); the
+first call, which starts them, is the warm-up and is not timed.
 
 Prints a table and writes ``benchmarks/results/travel_matrix.json``. Data © OpenStreetMap
 contributors.
@@ -68,6 +71,9 @@ def main() -> int:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 2000])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--workers", type=int, default=0, help="extra processes per matrix (matrix_workers)"
+    )
     parser.add_argument("--data-dir", type=Path, default=PROJECT_ROOT / "var" / "bench-networks")
     parser.add_argument(
         "--json", type=Path, default=PROJECT_ROOT / "benchmarks" / "results" / "travel_matrix.json"
@@ -83,7 +89,9 @@ def main() -> int:
         algorithms=["ch", "mld"],
         progress=lambda msg: print(f"  {msg}", flush=True),
     )
-    models = load_travel_models(networks_dir, imported.info.name, algorithm=args.algorithm)
+    models = load_travel_models(
+        networks_dir, imported.info.name, algorithm=args.algorithm, matrix_workers=args.workers
+    )
     model = models.for_profile(args.profile)
     assert isinstance(model, OsrmTravelModel)
     import osrm
@@ -130,6 +138,8 @@ def main() -> int:
         "network": "porto",
         "profile": args.profile,
         "algorithm": args.algorithm,
+        "matrix_workers": args.workers,
+        "load_average_at_end": list(os.getloadavg()),
         "points": "uniform in 16x16 km around central Porto, within 500 m of a road",
         "results": rows,
         "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
@@ -141,6 +151,8 @@ def main() -> int:
         },
     }
     print(f"peak RSS {report['peak_rss_mb']} MB")
+    if args.json.name == "travel_matrix.json" and (args.workers or args.algorithm != "ch"):
+        args.json = args.json.with_name(f"travel_matrix_{args.algorithm}_w{args.workers}.json")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.json}")

@@ -154,6 +154,7 @@ class OsrmTravelModel:
             result = self._call("Table", params, given, roles)
             durations_s = _table_to_array(result["durations"], rows, cols)
             distances_m = _table_to_array(result["distances"], rows, cols)
+            del result  # OSRM's JSON-like result is ~10x the arrays' size: free it now
 
         row_of = np.searchsorted(src_unique, inverse[:n])
         col_of = np.searchsorted(dst_unique, inverse[n:])

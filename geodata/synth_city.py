@@ -11,7 +11,8 @@ The layout, in a local plane (x east, y north, metres, centred on ``center``):
   ~8 % of residential blocks merged (segments dropped), so routes are not all equal;
 * **arterials** every sixth line (``highway=primary``, ``maxspeed=60``), ``tertiary``
   collectors between them and a ``secondary`` ring on the edge -- the stock OSRM car
-  profile drives these faster than ``residential`` (25 km/h);
+  profile drives these faster than ``residential`` (25 km/h); traffic signals where two
+  of them cross;
 * **one-way streets**: every fourth residential line, directions alternating;
 * a **river** meandering north-south east of the centre, crossed only by three bridges
   on arterials and one footbridge (``highway=footway``) -- other streets end at the bank;
@@ -49,7 +50,7 @@ DEFAULT_CENTER: Final[tuple[float, float]] = (41.311, 69.279)
 DEFAULT_SIZE_KM: Final = 4.0
 DEFAULT_SEED: Final = 1
 #: Bump whenever the layout changes, so stored synthetic networks are regenerated.
-GENERATOR_VERSION: Final = 1
+GENERATOR_VERSION: Final = 2
 
 _EARTH_RADIUS_M: Final = 6_371_008.8
 _BLOCK_MIN_M, _BLOCK_MAX_M = 90.0, 150.0
@@ -360,12 +361,13 @@ def _to_osm(
         lon = lon0 + math.degrees(x / (_EARTH_RADIUS_M * cos_lat0))
         return round(lat, 7), round(lon, 7)
 
-    # Traffic signals where two arterials cross.
-    classes_at: dict[tuple[int, int], set[str]] = defaultdict(set)
+    # Traffic signals where two main roads (primary/secondary/tertiary) cross.
+    main_roads = {"primary", "secondary", "tertiary"}
+    main_directions_at: dict[tuple[int, int], set[str]] = defaultdict(set)
     for s in segments:
-        for k in (s.a, s.b):
-            classes_at[k].add(s.highway)
-    signal_classes = {"primary", "secondary"}
+        if s.highway in main_roads:
+            for k in (s.a, s.b):
+                main_directions_at[k].add(s.line[0])
 
     used = sorted({k for s in segments for k in (s.a, s.b)})
     node_id = {key: n + 1 for n, key in enumerate(used)}
@@ -373,7 +375,7 @@ def _to_osm(
     for key in used:
         lat, lon = to_latlon(*pos[key])
         tags: tuple[tuple[str, str], ...] = ()
-        if len(classes_at[key] & signal_classes) >= 1 and len(classes_at[key]) >= 2:
+        if main_directions_at[key] == {"h", "v"}:
             tags = (("highway", "traffic_signals"),)
         nodes.append(SynthNode(node_id[key], lat, lon, tags))
 
