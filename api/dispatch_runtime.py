@@ -296,11 +296,21 @@ class DispatchRuntime:
     async def _deliver_webhooks(self) -> None:
         started = time.perf_counter()
         try:
-            async with self.sessionmaker() as session:
-                await fan_out_events(session, now=datetime.now(UTC))
-                await session.commit()
-            await deliver_due(self.sessionmaker, sender=self.webhooks, now=datetime.now(UTC),
-                              max_attempts=self.settings.webhook_max_attempts)
+            await self.deliver_webhooks_once()
         except Exception:
             log.warning("webhook delivery round failed", exc_info=True)
         log.debug("webhooks round in %.3fs", time.perf_counter() - started)
+
+    async def deliver_webhooks_once(self, *, now: datetime | None = None) -> int:
+        """Fans new order events out to the outbox, then sends what is due; returns how many
+        were delivered."""
+        limit = 1000
+        while True:
+            async with self.sessionmaker() as session:
+                read = await fan_out_events(session, now=now or datetime.now(UTC), limit=limit)
+                await session.commit()
+            if read < limit:
+                break
+        return await deliver_due(self.sessionmaker, sender=self.webhooks,
+                                 now=now or datetime.now(UTC),
+                                 max_attempts=self.settings.webhook_max_attempts)

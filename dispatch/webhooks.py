@@ -112,7 +112,8 @@ LIMIT :limit
 
 
 async def fan_out_events(session: AsyncSession, *, now: datetime, limit: int = 1000) -> int:
-    """Copies new order events into the outbox (one row per matching endpoint)."""
+    """Copies up to `limit` new order events into the outbox (one row per matching endpoint);
+    returns how many events it read (call again while it returns `limit`)."""
     after = await session.scalar(text(
         "SELECT last_event_id FROM webhook_cursor WHERE id = 1 FOR UPDATE"))
     if after is None:
@@ -122,7 +123,6 @@ async def fan_out_events(session: AsyncSession, *, now: datetime, limit: int = 1
         return 0
     endpoints = list((await session.scalars(
         select(WebhookEndpoint).where(WebhookEndpoint.active))).all())
-    queued = 0
     for r in rows:
         payload = {"event_id": r.id, "type": r.type, "order_id": r.order_id,
                    "external_id": r.external_id, "from_status": r.from_status,
@@ -137,10 +137,9 @@ async def fan_out_events(session: AsyncSession, *, now: datetime, limit: int = 1
                 "attempts, next_attempt_at) VALUES (:ep, :ev, CAST(:payload AS JSONB), "
                 "'pending', 0, :now) ON CONFLICT DO NOTHING"),
                 {"ep": ep.id, "ev": r.id, "payload": orjson.dumps(payload).decode(), "now": now})
-            queued += 1
     await session.execute(text("UPDATE webhook_cursor SET last_event_id = :last WHERE id = 1"),
                           {"last": rows[-1].id})
-    return queued
+    return len(rows)
 
 
 @dataclass(frozen=True, slots=True)
