@@ -220,7 +220,9 @@ async def main_async(args: argparse.Namespace) -> list[dict]:
                 stored = count_points(dbname) - before
                 row.update({"target": f"courier serve --workers {args.workers}",
                             "stored_points": stored,
-                            "lost_acked_points": max(0, row["acked_points_total"] - stored)})
+                            # every seq up to an ack is stored or reported rejected
+                            "lost_acked_points": max(0, row["acked_points_total"]
+                                                     - row["rejected_points"] - stored)})
                 rows.append(row)
                 print(json.dumps(row), flush=True)
                 # The next load starts from fresh seqs: new couriers would be cleaner, but the

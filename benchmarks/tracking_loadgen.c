@@ -179,7 +179,8 @@ int main(int argc, char **argv) {
     double t0 = now_s() + 0.5;
     for (int i = 0; i < n; i++) conns[i].next_send = t0 + (rate > 0 ? (i % 1000) / 1000.0 / rate : 0);
     double measure_from = t0 + warmup, measure_to = measure_from + measure;
-    long long sent_msgs = 0, acks = 0, rejected_msgs = 0, errors = 0, measured_sent = 0;
+    long long sent_msgs = 0, acks = 0, rejected_msgs = 0, rejected_points = 0, errors = 0;
+    long long measured_sent = 0;
     long long measured_points_acked = 0;
     char payload[65536], out[70000];
     double interval = rate > 0 ? 1.0 / rate : 1e9;
@@ -247,7 +248,11 @@ int main(int argc, char **argv) {
                         long long s = sq ? atoll(sq + 6) : 0;
                         double ta = now_s();
                         acks++;
-                        if (!strstr(pl, "\"rejected\":[]")) rejected_msgs++;
+                        if (!strstr(pl, "\"rejected\":[]")) {
+                            rejected_msgs++;
+                            for (char *r = strstr(pl, "\"reason\""); r; r = strstr(r + 8, "\"reason\""))
+                                rejected_points++;
+                        }
                         while (c->ring_tail < c->ring_head && c->ring_seq[c->ring_tail % RING] <= s) {
                             double ts = c->ring_t[c->ring_tail % RING];
                             if (ts >= measure_from && ts < measure_to) { record(ta - ts); measured_points_acked += points; }
@@ -277,10 +282,11 @@ int main(int argc, char **argv) {
            "\"rate_msgs_per_conn_s\": %.3f, \"points_per_msg\": %d, \"measure_s\": %.1f, "
            "\"sent_msgs\": %lld, \"acks\": %lld, \"acked_points_total\": %lld, "
            "\"unacked_msgs_at_end\": %lld, \"skipped_sends\": %lld, \"msgs_with_rejections\": %lld, "
+           "\"rejected_points\": %lld, "
            "\"errors\": %lld, \"offered_points_per_s\": %.1f, \"acked_points_per_s\": %.1f, "
            "\"ack_p50_ms\": %.2f, \"ack_p99_ms\": %.2f, \"ack_max_ms\": %.2f}\n",
            n, open_count, alive, connect_s, rate, points, measure, sent_msgs, acks, acked_points,
-           unacked_msgs, blocked, rejected_msgs, errors, measured_sent * points / measure,
+           unacked_msgs, blocked, rejected_msgs, rejected_points, errors, measured_sent * points / measure,
            measured_points_acked / measure, pct(0.50) * 1e3, pct(0.99) * 1e3, hist_max * 1e3);
     return 0;
 }

@@ -44,6 +44,7 @@ class IngestPipeline:
         self.max_batch_points = max_batch_points
         self.concurrency = max(1, concurrency)
         self._in_flight: set[asyncio.Task] = set()
+        self._busy: set[int] = set()  # couriers in a transaction now
         self.on_committed = on_committed
         self.clock = clock
         self._pending: list[tuple[int, list[Fix], asyncio.Future[Decision]]] = []
@@ -80,7 +81,10 @@ class IngestPipeline:
             await self._wakeup.wait()
             self._wakeup.clear()
             while self._pending and len(self._in_flight) < self.concurrency:
-                task = asyncio.create_task(self._write_once())
+                batch = self._take()
+                if not batch:  # every pending courier is mid-transaction: wait for one
+                    break
+                task = asyncio.create_task(self._write(batch))
                 self._in_flight.add(task)
                 task.add_done_callback(self._written)
 
@@ -90,19 +94,35 @@ class IngestPipeline:
             self._wakeup.set()
 
     def _take(self) -> list[tuple[int, list[Fix], asyncio.Future[Decision]]]:
-        taken, points = 0, 0
-        for _, fixes, _ in self._pending:
-            points += len(fixes)
-            taken += 1
-            if points >= self.max_batch_points:
-                break
-        batch, self._pending = self._pending[:taken], self._pending[taken:]
+        """The oldest submissions up to `max_batch_points`, skipping couriers that are in a
+        transaction already: a courier's batches must be decided in the order they came
+        (the cursor's high-water mark would otherwise count an earlier batch as re-sent)."""
+        batch: list[tuple[int, list[Fix], asyncio.Future[Decision]]] = []
+        rest: list[tuple[int, list[Fix], asyncio.Future[Decision]]] = []
+        points = 0
+        for item in self._pending:
+            if points >= self.max_batch_points or item[0] in self._busy:
+                rest.append(item)
+            else:
+                batch.append(item)
+                points += len(item[1])
+        self._pending = rest
+        self._busy.update(courier_id for courier_id, _, _ in batch)  # until `_write` ends
         return batch
 
     async def _write_once(self) -> None:
         batch = self._take()
-        if not batch:
-            return
+        if batch:
+            await self._write(batch)
+
+    async def _write(self, batch: list[tuple[int, list[Fix], asyncio.Future[Decision]]]) -> None:
+        couriers = {courier_id for courier_id, _, _ in batch}
+        try:
+            await self._commit(batch)
+        finally:
+            self._busy.difference_update(couriers)
+
+    async def _commit(self, batch: list[tuple[int, list[Fix], asyncio.Future[Decision]]]) -> None:
         try:
             decisions = await self.store.commit_batch(
                 [(courier_id, fixes) for courier_id, fixes, _ in batch], now_s=self.clock())

@@ -244,3 +244,23 @@ async def test_partition_maintenance_is_idempotent_and_points_land_in_daily_part
         rows = (await conn.execute(text(
             "SELECT tableoid::regclass::text, count(*) FROM positions GROUP BY 1"))).all()
     assert rows and all(name.startswith("positions_20") for name, _ in rows)
+
+
+async def test_stale_couriers_are_marked_once_and_unmarked_by_a_new_fix(app):
+    import uuid
+
+    from tracking.fixes import Fix
+    from tracking.live_store import LiveStore
+
+    live = LiveStore(app.state.redis, f"{app.state.settings.redis_prefix}{uuid.uuid4().hex[:6]}:")
+    now = time.time()
+    await live.apply({7: Fix(lat=41.3, lon=69.2, ts_s=now - 300), 8: Fix(lat=41.3, lon=69.2,
+                                                                        ts_s=now - 5)})
+    stale = await live.claim_stale(now_s=now, stale_after_s=120)
+    assert [(c["id"], c["stale"]) for c in stale] == [(7, True)]
+    assert await live.claim_stale(now_s=now, stale_after_s=120) == []  # claimed once only
+    snapshot = {c["id"]: c.get("stale", False) for c in await live.snapshot()}
+    assert snapshot == {7: True, 8: False}
+    await live.apply({7: Fix(lat=41.3, lon=69.2, ts_s=now)})
+    assert {c["id"]: c.get("stale", False) for c in await live.snapshot()} == {7: False, 8: False}
+    await app.state.redis.delete(live.geo_key, live.last_key, live.seen_key, live.stale_key)
