@@ -19,6 +19,7 @@ from pathlib import Path
 import osmium
 
 from geodata.network_import import ImportResult, Progress, import_network
+from geodata.network_store import check_network_name
 from geodata.synth_city import (
     DEFAULT_CENTER,
     DEFAULT_SEED,
@@ -85,8 +86,6 @@ def synthesize_network(
     (15 s a profile against 0.2 s), and matrices on a 4 km city are small anyway.
     """
     say = progress or (lambda _msg: None)
-    from geodata.network_store import check_network_name
-
     check_network_name(name)
     say(f"generating a {size_km:g} km city around {center[0]:.4f},{center[1]:.4f} (seed {seed})")
     city = generate_city(size_km=size_km, seed=seed, center=center)
