@@ -151,3 +151,26 @@ def test_adding_a_profile_keeps_the_built_ones(tmp_path):
     assert second.built == ("foot",) and second.reused == ("car",)
     assert set(read_network(tmp_path / "networks", "grow").profiles) == {"car", "foot"}
     assert _leftovers(tmp_path / "networks") == ["grow"]
+
+
+def test_a_failed_build_leaves_the_previous_network_intact(tmp_path, monkeypatch):
+    from geodata import network_import
+    from geodata.exceptions import NetworkBuildFailed
+    from geodata.synth_osm import synthesize_network
+
+    first = synthesize_network(name="keep", data_dir=tmp_path, size_km=1, profiles=["car"])
+    before = (first.info.path / "network.json").read_text()
+    (tmp_path / "networks" / ".tmp-keep-crashed").mkdir()  # an interrupted earlier build
+
+    real_tool = network_import.osrm_tool
+    monkeypatch.setattr(
+        network_import,
+        "osrm_tool",
+        lambda name: Path("/bin/false") if name == "osrm-partition" else real_tool(name),
+    )
+    with pytest.raises(NetworkBuildFailed) as info:
+        synthesize_network(name="keep", data_dir=tmp_path, size_km=1, seed=2, profiles=["car"])
+    assert info.value.code == "network_build_failed"
+    assert info.value.details["step"] == "partition"
+    assert (first.info.path / "network.json").read_text() == before
+    assert _leftovers(tmp_path / "networks") == ["keep"]
