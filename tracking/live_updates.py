@@ -50,6 +50,7 @@ class LiveUpdater:
         subscriber: FeedSubscriber | None = None,
         targets: GeofenceTargets | None = None, sink: GeofenceSink | None = None,
         last_seen_interval_s: float = 10.0, targets_ttl_s: float = 5.0,
+        min_round_interval_s: float = 0.01, refresh_every_s: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.live = live
@@ -61,6 +62,12 @@ class LiveUpdater:
         self.last_seen_interval_s = last_seen_interval_s
         self.targets_ttl_s = targets_ttl_s
         self.clock = clock
+        self.min_round_interval_s = min_round_interval_s
+        #: Geofence targets and `couriers.last_seen_at` are refreshed at most this often
+        #: (in bulk), not on every round: a round may come every few milliseconds.
+        self.refresh_every_s = refresh_every_s
+        self._next_targets_refresh = 0.0
+        self._next_last_seen = 0.0
         self._latest: dict[int, Fix] = {}
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None
@@ -97,7 +104,12 @@ class LiveUpdater:
             if not self._latest:
                 continue
             latest, self._latest = self._latest, {}
+            started = self.clock()
             await self.run_round(latest)
+            # A short pause lets the next round carry more couriers per Redis round trip.
+            pause_s = self.min_round_interval_s - (self.clock() - started)
+            if pause_s > 0:
+                await asyncio.sleep(pause_s)
 
     async def run_round(self, latest: dict[int, Fix]) -> None:
         self.rounds += 1
@@ -145,8 +157,11 @@ class LiveUpdater:
         if self.targets is None:
             return []
         now = self.clock()
-        stale_ids = [c for c in latest if c not in self._fences
-                     or now - self._fences[c][0] > self.targets_ttl_s]
+        stale_ids = [c for c in latest if c not in self._fences]  # first sighting: at once
+        if now >= self._next_targets_refresh:
+            stale_ids.extend(c for c, (fetched, _) in self._fences.items()
+                             if now - fetched > self.targets_ttl_s)
+            self._next_targets_refresh = now + self.refresh_every_s
         if stale_ids:
             try:
                 fresh = await self.targets.fences_for(stale_ids)
@@ -171,6 +186,9 @@ class LiveUpdater:
     async def _last_seen(self, latest: dict[int, Fix]) -> None:
         now = self.clock()
         self._last_seen_due.update(latest)
+        if now < self._next_last_seen:
+            return
+        self._next_last_seen = now + self.refresh_every_s
         due = {c: f for c, f in self._last_seen_due.items()
                if now - self._last_seen_written.get(c, -1e18) >= self.last_seen_interval_s}
         if not due:
