@@ -25,8 +25,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.dispatch_models import DispatchOffer, PlannedStop
 from dispatch.exceptions import Conflict, NotFound
-from dispatch.lifecycle import Action, OrderStatus
-from dispatch.models import Order, User
+from dispatch.lifecycle import Action, OrderStatus, next_status
+from dispatch.models import Order, OrderEvent, User
 from dispatch.orders import apply_action
 
 __all__ = [
@@ -36,6 +36,7 @@ __all__ = [
     "OfferOutcome",
     "offer_outcome",
     "create_offer",
+    "offer_orders",
     "accept_offer",
     "decline_offer",
     "expire_due_offers",
@@ -110,6 +111,35 @@ async def create_offer(session: AsyncSession, *, order: Order, courier_id: int, 
     if auto_accept:
         await _accept(session, offer, order, now=now, actor=None, auto=True)
     return offer
+
+
+async def offer_orders(session: AsyncSession, *, offers: list[tuple[Order, int]], now: datetime,
+                       timeout_s: float, policy: str, auto_accept: bool = False
+                       ) -> list[DispatchOffer]:
+    """The planner's bulk path: offers many pending orders (rows locked by the caller) in two
+    round trips instead of several per order; same rows and events as `create_offer`."""
+    made = [DispatchOffer(order_id=order.id, courier_id=courier_id, state="pending",
+                          policy=policy, created_at=now,
+                          expires_at=now + timedelta(seconds=timeout_s))
+            for order, courier_id in offers]
+    session.add_all(made)
+    await session.flush()
+    for offer, (order, courier_id) in zip(made, offers, strict=True):
+        steps = [(Action.OFFER, {"offer_id": offer.id, "policy": policy,
+                                 "expires_at": offer.expires_at.isoformat()})]
+        if auto_accept:
+            steps.append((Action.ACCEPT, {"offer_id": offer.id, "auto_accept": True}))
+            offer.state, offer.responded_at = "accepted", now
+        order.courier_id = courier_id
+        for action, details in steps:
+            before = order.status
+            order.status = next_status(before, action).value
+            session.add(OrderEvent(order_id=order.id, type=action.value, from_status=before,
+                                   to_status=order.status, courier_id=courier_id, at=now,
+                                   details=details))
+        order.updated_at = now
+    await session.flush()
+    return made
 
 
 async def _lock(session: AsyncSession, *, offer_id: int, courier_id: int

@@ -35,7 +35,7 @@ from dispatch.dispatch_models import DispatchOffer
 from dispatch.leader import check_fence
 from dispatch.lifecycle import Action, OrderStatus
 from dispatch.models import Order
-from dispatch.offers import create_offer, expire_due_offers
+from dispatch.offers import create_offer, expire_due_offers, offer_orders
 from dispatch.orders import apply_action
 from dispatch.planning import Decision, PlanningOptions, profiles_needed, snapshot_points
 from dispatch.policies import Matrices, make_policy
@@ -51,6 +51,8 @@ log = logging.getLogger(__name__)
 Publish = Callable[[int, dict[str, Any]], Awaitable[None]]
 #: A route is pushed again when its first ETA moves by more than this.
 ETA_PUSH_THRESHOLD_S = 120.0
+#: An order's stored ETA is rewritten only when it moves by more than this (fewer writes).
+ETA_WRITE_THRESHOLD_S = 30.0
 
 
 class MatrixSource(Protocol):
@@ -237,10 +239,17 @@ async def apply_decision(
         await offer(order, to_courier)
         summary.reassigned += 1
         messages.append((from_courier, {"type": "withdrawn", "order_id": order_id}))
-    for order_id, courier_id in decision.offers:
-        order = live.get(order_id)
-        if order is not None and order.status == OrderStatus.PENDING:
-            await offer(order, courier_id)
+    batch = [(live[o], c) for o, c in decision.offers
+             if o in live and live[o].status == OrderStatus.PENDING]
+    if batch:
+        made = await offer_orders(session, offers=batch, now=now, timeout_s=timeout_s,
+                                  policy=policy, auto_accept=auto_accept)
+        for offer_row, (order, courier_id) in zip(made, batch, strict=True):
+            summary.offers.append({"id": offer_row.id, "order_id": order.id,
+                                   "courier_id": courier_id, "state": offer_row.state})
+            summary.assigned += offer_row.state == "accepted"
+            messages.append((courier_id, {"type": "offer",
+                                          "offer": offer_wire(offer_row, order)}))
     for order_id, couriers in decision.broadcasts.items():
         order = live.get(order_id)
         if order is None or order.status != OrderStatus.PENDING:
@@ -267,10 +276,10 @@ async def apply_decision(
             for s in kept]
         for stop in routes[courier_id]:
             order = live[stop.order_id]
-            if stop.kind == "pickup":
-                order.pickup_eta = stop.eta
-            else:
-                order.dropoff_eta = stop.eta
+            field_name = "pickup_eta" if stop.kind == "pickup" else "dropoff_eta"
+            before = getattr(order, field_name)
+            if before is None or abs((before - stop.eta).total_seconds()) > ETA_WRITE_THRESHOLD_S:
+                setattr(order, field_name, stop.eta)
     couriers = [c.id for c in loaded.snapshot.couriers]
     await replace_routes(session, routes=routes, couriers=couriers, now=now)
     for courier_id in couriers:

@@ -320,15 +320,15 @@ def _warm_start(built: BuiltProblem, snapshot: Snapshot) -> Plan | None:
     """The previous plan as a plan of this problem (the solver repairs what moved on)."""
     if not snapshot.previous_routes:
         return None
-    known = {s.id for s in built.problem.shipments} | {p.id for p in built.problem.onboard}
+    known = stop_table(built.problem)
     sequences: list[list[StopRef]] = []
     for c in built.couriers:
         refs = []
         for order_id, kind in snapshot.previous_routes.get(c.id, ()):
-            sid = shipment_id(order_id)
-            if sid in known:
-                refs.append(StopRef(sid, StopKind.PICKUP if kind == "pickup" else
-                                    StopKind.DELIVERY))
+            ref = StopRef(shipment_id(order_id),
+                          StopKind.PICKUP if kind == "pickup" else StopKind.DELIVERY)
+            if ref in known:  # a picked-up order keeps only its dropoff
+                refs.append(ref)
         sequences.append(refs)
     if not any(sequences):
         return None

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.dispatch_models import PlannedStop
@@ -45,12 +45,12 @@ async def replace_routes(session: AsyncSession, *, routes: dict[int, list[RouteS
     if not ids:
         return
     await session.execute(delete(PlannedStop).where(PlannedStop.courier_id.in_(ids)))
-    for courier_id in ids:
-        for seq, stop in enumerate(routes.get(courier_id, ())):
-            session.add(PlannedStop(courier_id=courier_id, seq=seq, order_id=stop.order_id,
-                                    kind=stop.kind, lat=stop.lat, lon=stop.lon, eta=stop.eta,
-                                    planned_at=now))
-    await session.flush()
+    rows = [{"courier_id": courier_id, "seq": seq, "order_id": stop.order_id,
+             "kind": stop.kind, "lat": stop.lat, "lon": stop.lon, "eta": stop.eta,
+             "planned_at": now}
+            for courier_id in ids for seq, stop in enumerate(routes.get(courier_id, ()))]
+    if rows:
+        await session.execute(insert(PlannedStop), rows)
 
 
 async def read_route(session: AsyncSession, *, courier_id: int) -> list[RouteStop]:
