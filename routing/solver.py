@@ -51,6 +51,10 @@ REQUIRED_ARCS = 40
 #: From this many stops on, the first solution is our greedy construction (``construct``):
 #: OR-Tools' insertion heuristics take tens of seconds on city-sized problems.
 GREEDY_FROM_STOPS = 300
+#: Whether route minimisation lets windows be broken at a cost while it reinserts a removed
+#: route's stops (as PyVRP's time warp does; only a plan back within every window counts).
+#: Off: OR-Tools' local search rarely works the lateness back to zero (see BENCHMARKS.md).
+SOFT_ROUTE_MINIMISATION = False
 #: Time horizon beyond the last finite window or shift end, for open-ended problems.
 OPEN_HORIZON_S = 48 * 3600
 
@@ -254,8 +258,16 @@ class _Model:
     """One OR-Tools model of the problem, with some vehicles possibly banned (kept empty)."""
 
     def __init__(
-        self, layout: _Layout, matrices: _Matrices, banned: frozenset[int], *, fixed_costs: bool
+        self,
+        layout: _Layout,
+        matrices: _Matrices,
+        banned: frozenset[int],
+        *,
+        fixed_costs: bool,
+        soften: int | None = None,
     ) -> None:
+        """``soften``: cost per tick late at every hard window and shift end, which then become
+        soft (route minimisation passes through such plans on its way to a feasible one)."""
         p = layout.problem
         self.layout = layout
         n_vehicles = len(p.vehicles)
@@ -279,8 +291,10 @@ class _Model:
             routing.SetFixedCostOfAllVehicles(int(round(p.weights.per_vehicle * COST_SCALE)))
 
         horizon = layout.ticks(layout.horizon_s)
+        # Soft windows let routes run late: give them room past the horizon.
+        capacity = 3 * horizon if soften else horizon
         routing.AddDimensionWithVehicleTransits(
-            [time_cb[v.profile] for v in p.vehicles], horizon, horizon, False, "time"
+            [time_cb[v.profile] for v in p.vehicles], horizon, capacity, False, "time"
         )
         self.time = routing.GetDimensionOrDie("time")
         demand_cb = routing.RegisterUnaryTransitVector(layout.demand)
@@ -295,8 +309,11 @@ class _Model:
             start, end = routing.Start(k), routing.End(k)
             self.time.CumulVar(start).SetValue(layout.ticks(v.start_s))
             if math.isfinite(v.shift_end_s):
-                self.time.CumulVar(end).SetMax(max(layout.ticks(v.start_s), _floor_ticks(
-                    layout, v.shift_end_s)))
+                shift_end = max(layout.ticks(v.start_s), _floor_ticks(layout, v.shift_end_s))
+                if soften:
+                    self.time.SetCumulVarSoftUpperBound(end, shift_end, soften)
+                else:
+                    self.time.CumulVar(end).SetMax(shift_end)
             self.load.CumulVar(start).SetValue(p.initial_load(k))
             self.time.SetSpanCostCoefficientForVehicle(0, k)
             if k in banned:
@@ -308,7 +325,11 @@ class _Model:
             index = self.manager.NodeToIndex(node)
             cumul = self.time.CumulVar(index)
             earliest = min(layout.ticks(stop.earliest_s), horizon)
-            if math.isfinite(stop.latest_s) and not stop.soft_latest:
+            if math.isfinite(stop.latest_s) and not stop.soft_latest and soften:
+                cumul.SetMin(earliest)
+                latest = max(0, min(horizon, _floor_ticks(layout, stop.latest_s)))
+                self.time.SetCumulVarSoftUpperBound(index, latest, soften)
+            elif math.isfinite(stop.latest_s) and not stop.soft_latest:
                 cumul.SetRange(earliest, max(0, min(horizon, _floor_ticks(layout, stop.latest_s))))
             else:
                 cumul.SetMin(earliest)
@@ -404,9 +425,14 @@ def _search(
     solution_limit: int | None,
     stop_when_complete: bool = False,
     fixed_costs: bool = True,
+    soften: int | None = None,
 ) -> list[list[int]] | None:
-    """One OR-Tools run; returns node routes of the best solution, or None if none was found."""
-    model = _Model(layout, matrices, banned, fixed_costs=fixed_costs)
+    """One OR-Tools run; returns node routes of the best solution, or None if none was found.
+
+    With ``stop_when_complete`` it stops at the first solution that routes every stop and is
+    feasible with hard windows, and returns that one (or None).
+    """
+    model = _Model(layout, matrices, banned, fixed_costs=fixed_costs, soften=soften)
     routing = model.routing
     params = _params(time_limit_s, solution_limit=solution_limit)
     # Reading a warm start runs a small search under the closing parameters' time limit: give it
@@ -415,12 +441,21 @@ def _search(
     if stop_when_complete:
         # Stop as soon as every stop is routed: in route minimisation that is all we need to know.
         done = [False]
+        complete_routes: list[list[list[int]]] = []
         n_stops = layout.n_stops
+        manager = model.manager
 
         def at_solution() -> None:
-            active = sum(1 for k in range(routing.vehicles()) for _ in _walk(routing, k))
-            if active == n_stops:
-                done[0] = True
+            routes_now = [
+                [manager.IndexToNode(i) for i in _walk(routing, k)]
+                for k in range(routing.vehicles())
+            ]
+            if sum(map(len, routes_now)) != n_stops:
+                return
+            if soften and not _hard_feasible(layout, matrices, routes_now):
+                return
+            complete_routes.append(routes_now)
+            done[0] = True
 
         routing.AddAtSolutionCallback(at_solution)
         routing.AddSearchMonitor(routing.solver().CustomLimit(lambda: done[0]))
@@ -433,6 +468,9 @@ def _search(
                 assignment = initial
     else:
         assignment = routing.SolveWithParameters(params)
+    if stop_when_complete:
+        log.debug("search %.2fs: complete: %s", time_limit_s, bool(complete_routes))
+        return complete_routes[-1] if complete_routes else None
     if assignment is None:
         log.debug("search: no solution (warm start read: %s)", routes is not None)
         return None
@@ -532,6 +570,14 @@ def _repair_route(layout: _Layout, matrices: _Matrices, k: int, refs: list[StopR
             break
         keep = [r for r in keep if r.shipment_id != culprit]
     return [layout.node_of[r] for r in keep]
+
+
+def _hard_feasible(layout: _Layout, matrices: _Matrices, routes: list[list[int]]) -> bool:
+    for k, route in enumerate(routes):
+        refs = [layout.refs[n] for n in route]
+        if len(_repair_route(layout, matrices, k, refs)) != len(route):
+            return False
+    return True
 
 
 def _reason(layout: _Layout, shipment_id: str) -> str:
@@ -709,6 +755,7 @@ def _minimise_routes(
             solution_limit=solution_limit,
             stop_when_complete=True,
             fixed_costs=False,
+            soften=_soften(p) if SOFT_ROUTE_MINIMISATION else None,
         )
         if result is not None and _complete(layout, result):
             routes = result
@@ -716,6 +763,12 @@ def _minimise_routes(
         else:
             failures.add(tuple(sorted(routes[victim])))
     return routes
+
+
+def _soften(p: Problem) -> int:
+    """Lateness cost per tick while route minimisation passes through late plans: a second late
+    weighs about as much as ten units of distance."""
+    return max(1, int(round(10 * COST_SCALE * max(p.weights.per_m, 1e-3) / p.ticks_per_s)))
 
 
 def _plan(layout: _Layout, matrices: _Matrices, node_routes: list[list[int]]) -> Plan:
