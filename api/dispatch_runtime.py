@@ -235,10 +235,13 @@ class DispatchRuntime:
         settings = self.settings
         while not self._stopping:
             try:
+                was_leading = self.leader.leading
                 if not await self.leader.try_acquire():
                     self._wake.clear()
                     await asyncio.sleep(settings.dispatch_leader_retry_s)
                     continue
+                if not was_leading:
+                    self._wake.set()  # a new leader plans at once: the old one may have died
                 timeout = await self._next_wait_s()
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(self._wake.wait(), timeout=timeout)

@@ -251,6 +251,41 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Ключи передачи задаются конфигурацией; меняйте их там.",
         "uz": "Topshirish kalitlari konfiguratsiyadan olinadi; ularni o'sha yerda almashtiring.",
     },
+    "offer_not_found": {
+        "en": "There is no such offer for you.",
+        "ru": "Такого предложения для вас нет.",
+        "uz": "Siz uchun bunday taklif yo'q.",
+    },
+    "offer_closed": {
+        "en": "This offer is no longer open.",
+        "ru": "Это предложение больше не действует.",
+        "uz": "Bu taklif endi amalda emas.",
+    },
+    "offer_expired": {
+        "en": "This offer has expired.",
+        "ru": "Срок этого предложения истёк.",
+        "uz": "Bu taklifning muddati tugagan.",
+    },
+    "dispatch_busy": {
+        "en": "Another planning cycle is running; try again shortly.",
+        "ru": "Идёт другой цикл планирования; повторите чуть позже.",
+        "uz": "Boshqa rejalashtirish sikli ishlamoqda; birozdan keyin qayta urinib ko'ring.",
+    },
+    "not_leader": {
+        "en": "Another planner leads now; this plan was discarded.",
+        "ru": "Сейчас ведущий другой планировщик; этот план отброшен.",
+        "uz": "Hozir boshqa rejalashtiruvchi yetakchi; bu reja bekor qilindi.",
+    },
+    "invalid_webhook_url": {
+        "en": "A webhook URL must be an absolute http(s) URL.",
+        "ru": "Адрес вебхука должен быть абсолютным URL http(s).",
+        "uz": "Webhook manzili to'liq http(s) URL bo'lishi kerak.",
+    },
+    "invalid_webhook_secret": {
+        "en": "A webhook secret needs at least 16 characters.",
+        "ru": "Секрет вебхука должен содержать не менее 16 символов.",
+        "uz": "Webhook siri kamida 16 belgidan iborat bo'lishi kerak.",
+    },
 }
 
 

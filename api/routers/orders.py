@@ -130,6 +130,7 @@ async def add_order(
         if replay is None:
             raise
         return replay
+    await request.app.state.dispatch.poke("order_created")
     return out
 
 

@@ -132,3 +132,37 @@ async def test_two_worker_processes_elect_one_planner_and_the_survivor_takes_ove
             if proc.poll() is None:
                 proc.send_signal(signal.SIGKILL)
                 proc.wait(timeout=5)
+
+
+async def test_a_new_order_wakes_the_leader_which_plans_it(app, client, actors, make_order,
+                                                          settings):
+    """The background loop (off in tests by default), switched on for one runtime: the order
+    router's trigger reaches it over Redis and a cycle offers the order long before the
+    30 s timer would."""
+    from api.dispatch_runtime import DispatchRuntime
+
+    looped = settings.model_copy(update={"dispatch_loop": True, "dispatch_interval_s": 30.0,
+                                         "dispatch_debounce_s": 0.1,
+                                         "dispatch_solver_time_s": 0.2})
+    runtime = DispatchRuntime(looped, state=app.state, engine=app.state.engine,
+                              sessionmaker=app.state.sessionmaker, redis=app.state.redis)
+    await actors.make("courier")
+    await runtime.start()
+    try:
+        deadline = time.monotonic() + 10
+        while not runtime.leader.leading and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        assert runtime.leader.leading
+        await asyncio.sleep(0.3)  # the leader's first cycle (timer start) settles
+        order = await make_order()
+        while time.monotonic() < deadline:
+            body = (await client.get(f"/api/v1/orders/{order['id']}",
+                                     headers=(await actors.make("dispatcher")).headers)).json()
+            if body["status"] == "offered":
+                break
+            await asyncio.sleep(0.2)
+        assert body["status"] == "offered"
+        assert runtime.last_summary is not None
+    finally:
+        await runtime.stop()
+    assert not runtime.leader.leading
