@@ -43,9 +43,14 @@ def build_parser() -> argparse.ArgumentParser:
     synth = sub.add_parser("synth", help="generate a synthetic city and import it")
     synth.add_argument("--name", required=True, help="network name, e.g. demo")
     synth.add_argument(
-        "--size-km", type=float, default=DEFAULT_SIZE_KM, help="side of the square city"
+        "--size-km",
+        type=float,
+        default=DEFAULT_SIZE_KM,
+        help="side of the square city, km (default %(default)s)",
     )
-    synth.add_argument("--seed", type=int, default=DEFAULT_SEED, help="same seed, same city")
+    synth.add_argument(
+        "--seed", type=int, default=DEFAULT_SEED, help="same seed, same city (default %(default)s)"
+    )
     synth.add_argument(
         "--center",
         type=_parse_center,

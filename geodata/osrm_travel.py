@@ -158,7 +158,7 @@ class OsrmTravelModel:
 
         row_of = np.searchsorted(src_unique, inverse[:n])
         col_of = np.searchsorted(dst_unique, inverse[n:])
-        # Back to the caller's order (np.unique sorted the points) and shape (duplicates).
+        # Back to the caller's shape where points repeated (identity otherwise: no copy).
         same_rows = rows == n and bool((row_of == np.arange(n)).all())
         same_cols = cols == m and bool((col_of == np.arange(m)).all())
         if not (same_rows and same_cols):

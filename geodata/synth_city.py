@@ -34,6 +34,8 @@ from typing import Final
 
 import numpy as np
 
+from geodata.exceptions import InvalidInput
+
 __all__ = [
     "DEFAULT_CENTER",
     "DEFAULT_SEED",
@@ -107,7 +109,9 @@ def generate_city(
 ) -> SynthCity:
     """Generate the city (see the module docstring); ``center`` is ``(lat, lon)``."""
     if not 0.5 <= size_km <= 30:
-        raise ValueError("size_km must be between 0.5 and 30")
+        raise InvalidInput(
+            f"size_km must be between 0.5 and 30, not {size_km}", details={"size_km": size_km}
+        )
     rng = np.random.default_rng(seed)
     half_m = size_km * 500.0
     xs = _line_positions(rng, half_m)
