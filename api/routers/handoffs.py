@@ -40,6 +40,7 @@ from dispatch.handoff_tokens import (
     verify_handoff_token,
 )
 from dispatch.handoffs import (
+    ISSUABLE_STATUSES,
     IssuedToken,
     ScanPolicy,
     ScanResult,
@@ -48,6 +49,7 @@ from dispatch.handoffs import (
     scan_fallback_code,
     scan_handoff,
 )
+from dispatch.lifecycle import OrderStatus
 from dispatch.orders import get_visible_order, order_events
 
 __all__ = ["router", "scan_policy", "QR_ERROR_LEVEL"]
@@ -225,6 +227,7 @@ async def _live_or_new_token(order_id: int, leg: Leg, session, user, settings: S
             claims = None
         if (claims is not None and claims.courier_id == order.courier_id
                 and claims.expires_at_s - time.time() >= _REUSE_MIN_REMAINING_S
+                and OrderStatus(order.status) in ISSUABLE_STATUSES[leg]
                 and may_show_leg(user, order, leg)):
             return IssuedToken(token=current, claims=claims, fallback_code=fallback_code(current))
     return await issue_handoff_token(session, order_id=order_id, leg=leg, user=user, ring=ring,

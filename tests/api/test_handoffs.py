@@ -562,6 +562,10 @@ async def test_qr_images_show_the_live_token(client, new_case, cast):
                              headers=cast.buyer.headers)).status_code == 403
     token = (await issue(client, case, "pickup"))["token"]
     assert segno.make(token, error="m", micro=False).version <= 12
+    assert (await scan(client, cast.courier, token)).status_code == 200
+    after_pickup = await client.get(f"{API}/orders/{case.order_id}/handoff-tokens/pickup.svg",
+                                    headers=cast.seller.headers)
+    assert_error(after_pickup, 409, "handoff_leg_mismatch")  # no stale pickup code is shown
 
 
 # --- the ledger ----------------------------------------------------------------------------------
