@@ -8,6 +8,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dispatch.custody import (
     GENESIS_HASH,
@@ -110,3 +112,25 @@ def test_the_first_bad_entry_wins_when_several_are_edited():
     chain[0] = replace(chain[0], lat=0.0)
     chain[2] = replace(chain[2], lat=0.0)
     assert verify_chain(chain).first_bad_seq == 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(length=st.integers(min_value=1, max_value=12), data=st.data())
+def test_any_single_edit_is_found_at_the_edited_entry(length, data):
+    """Property: whatever one field of whichever entry changes, verification stops right there."""
+    chain: list[CustodyEntry] = []
+    for index in range(length):
+        draft = CustodyEntry(order_id=3, seq=0, kind=CustodyKind.PICKED_UP,
+                             at=T0 + timedelta(seconds=index), recorded_at=T0, actor_id=index,
+                             lat=41.0 + index / 1000, lon=69.0, token_id=f"tok{index:09d}")
+        chain.append(chain_next(chain[-1] if chain else None, draft))
+    victim = data.draw(st.integers(min_value=0, max_value=length - 1))
+    field, value = data.draw(st.sampled_from([
+        ("actor_id", 10_000), ("lat", -1.5), ("lon", 1.5), ("token_id", "other"),
+        ("at", T0 - timedelta(days=1)), ("cod_amount", Decimal("1.00")),
+        ("kind", CustodyKind.DELIVERED), ("recorded_at", T0 + timedelta(days=1)),
+    ]))
+    chain[victim] = replace(chain[victim], **{field: value})
+    verdict = verify_chain(chain, order_id=3)
+    assert (verdict.valid, verdict.first_bad_seq, verdict.problem) == (
+        False, victim + 1, "hash_mismatch")
