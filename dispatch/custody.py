@@ -4,8 +4,10 @@ Each entry is encoded canonically (JSON, sorted keys, no spaces, every value a s
 integer or null, times as UTC ISO 8601 with microseconds, coordinates with 7 decimals, money
 with 2) and its SHA-256 covers that encoding, which includes the previous entry's hash. The
 first entry of an order links to `GENESIS_HASH`. Changing any stored field of an entry breaks
-its own hash; recomputing that hash breaks the link from the next entry; so
-`verify_chain` names the first entry that no longer holds, which is what settles a dispute.
+its own hash; recomputing that hash breaks the link from the next entry; and each handoff's
+hash is also written into the order's append-only event log when it happens, which catches a
+rewritten or removed last entry. So `verify_chain` names the first entry that no longer
+holds, which is what settles a dispute.
 
 No I/O here: `dispatch.custody_store` reads and writes the rows.
 """
@@ -14,7 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -126,12 +128,20 @@ class ChainVerdict:
     first_bad_seq: int | None = None
     #: `hash_mismatch` (the entry was edited), `broken_link` (it does not follow the previous
     #: entry: one was edited with its hash recomputed, or removed), `sequence_gap`,
-    #: `foreign_entry` (belongs to another order).
+    #: `foreign_entry` (belongs to another order), `anchor_mismatch` (differs from the hash
+    #: the order log recorded for it), `missing_entry` (the log names an entry that is gone).
     problem: str | None = None
 
 
-def verify_chain(entries: Sequence[CustodyEntry], *, order_id: int | None = None) -> ChainVerdict:
-    """Checks every entry in `seq` order; stops at the first one that does not hold."""
+def verify_chain(entries: Sequence[CustodyEntry], *, order_id: int | None = None,
+                 anchors: Mapping[int, str] | None = None) -> ChainVerdict:
+    """Checks every entry in `seq` order; stops at the first one that does not hold.
+
+    `anchors` maps `seq` to the hash recorded elsewhere when the entry was written (the order's
+    append-only event log keeps it for handoffs). The chain alone cannot notice its last entry
+    being rewritten with a recomputed hash, or removed; an anchor can.
+    """
+    anchors = anchors or {}
     previous_hash = GENESIS_HASH
     for position, entry in enumerate(entries, start=1):
         problem = None
@@ -143,8 +153,14 @@ def verify_chain(entries: Sequence[CustodyEntry], *, order_id: int | None = None
             problem = "broken_link"
         elif entry_hash(entry) != entry.hash:
             problem = "hash_mismatch"
+        elif entry.seq in anchors and anchors[entry.seq] != entry.hash:
+            problem = "anchor_mismatch"
         if problem is not None:
             return ChainVerdict(valid=False, length=len(entries), head_hash=previous_hash,
                                 first_bad_seq=entry.seq, problem=problem)
         previous_hash = entry.hash
+    missing = sorted(seq for seq in anchors if seq > len(entries))
+    if missing:
+        return ChainVerdict(valid=False, length=len(entries), head_hash=previous_hash,
+                            first_bad_seq=missing[0], problem="missing_entry")
     return ChainVerdict(valid=True, length=len(entries), head_hash=previous_hash)

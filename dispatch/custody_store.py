@@ -26,10 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dispatch.custody import ChainVerdict, CustodyEntry, CustodyKind, chain_next, verify_chain
-from dispatch.models import DispatchBase, Order
+from dispatch.models import DispatchBase, Order, OrderEvent
 
-__all__ = ["CustodyRow", "append_entry", "append_system_entry", "load_chain",
-           "verify_order_chain", "token_spent"]
+__all__ = ["CustodyRow", "append_entry", "append_system_entry", "load_chain", "load_anchors",
+           "anchor_details", "verify_order_chain", "token_spent"]
+
+#: Keys of an order event's `details` that anchor the custody entry written with it.
+ANCHOR_SEQ_KEY = "custody_seq"
+ANCHOR_HASH_KEY = "custody_hash"
 
 
 class CustodyRow(DispatchBase):
@@ -102,10 +106,28 @@ async def append_system_entry(session: AsyncSession, *, order: Order, kind: Cust
         actor_id=actor_id, courier_id=order.courier_id, lat=lat, lon=lon, method="system"))
 
 
+async def load_anchors(session: AsyncSession, order_id: int) -> dict[int, str]:
+    """`seq -> hash` of custody entries as the order's event log recorded them."""
+    rows = await session.scalars(select(OrderEvent.details).where(
+        OrderEvent.order_id == order_id, OrderEvent.details.has_key(ANCHOR_HASH_KEY)))
+    anchors: dict[int, str] = {}
+    for details in rows:
+        seq, digest = details.get(ANCHOR_SEQ_KEY), details.get(ANCHOR_HASH_KEY)
+        if isinstance(seq, int) and isinstance(digest, str):
+            anchors[seq] = digest
+    return anchors
+
+
+def anchor_details(entry: CustodyEntry) -> dict[str, object]:
+    """What an order event records about the custody entry written with it."""
+    return {ANCHOR_SEQ_KEY: entry.seq, ANCHOR_HASH_KEY: entry.hash}
+
+
 async def verify_order_chain(session: AsyncSession, order_id: int
                              ) -> tuple[list[CustodyEntry], ChainVerdict]:
     entries = await load_chain(session, order_id)
-    return entries, verify_chain(entries, order_id=order_id)
+    anchors = await load_anchors(session, order_id)
+    return entries, verify_chain(entries, order_id=order_id, anchors=anchors)
 
 
 async def token_spent(session: AsyncSession, token_id: str) -> bool:

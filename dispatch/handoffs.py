@@ -35,7 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.couriers import courier_of_user
 from dispatch.custody import CustodyEntry, CustodyKind
-from dispatch.custody_store import append_entry, token_spent
+from dispatch.custody_store import anchor_details, append_entry, token_spent
 from dispatch.exceptions import NotFound
 from dispatch.handoff_errors import (
     HandoffCodeInvalid,
@@ -316,18 +316,21 @@ async def scan_handoff(
 async def _record(session: AsyncSession, *, order: Order, claims: HandoffClaims, user: User,
                   courier_id: int, lat: float, lon: float, scanned_at: datetime, now: datetime,
                   method: str, offline: bool) -> CustodyEntry:
+    """Appends the custody entry, then moves the order with an event that anchors its hash."""
     leg = claims.leg
-    await apply_action(session, order, _ACTION[leg], actor=user, now=now, lat=lat, lon=lon,
-                       courier_id=courier_id, event_type=f"handoff_{leg.value}",
-                       details={"token_id": claims.token_id, "method": method,
-                                "scanned_at": scanned_at.isoformat(), "offline": offline})
-    return await append_entry(session, CustodyEntry(
+    entry = await append_entry(session, CustodyEntry(
         order_id=order.id, seq=0, kind=_CUSTODY_KIND[leg], at=scanned_at, recorded_at=now,
         actor_id=user.id, courier_id=courier_id,
         counterparty_id=order.buyer_id if leg is Leg.DROPOFF else order.seller_id,
         lat=lat, lon=lon, token_id=claims.token_id, method=method,
         cod_amount=order.cod_amount if leg is Leg.DROPOFF else None,
     ))
+    await apply_action(session, order, _ACTION[leg], actor=user, now=now, lat=lat, lon=lon,
+                       courier_id=courier_id, event_type=f"handoff_{leg.value}",
+                       details={"token_id": claims.token_id, "method": method,
+                                "scanned_at": scanned_at.isoformat(), "offline": offline,
+                                **anchor_details(entry)})
+    return entry
 
 
 async def scan_fallback_code(

@@ -594,6 +594,49 @@ async def test_ledger_detects_an_entry_edited_behind_the_trigger(client, app, ne
     assert ledger["verification"]["problem"] == "hash_mismatch"
 
 
+async def test_ledger_detects_a_rewritten_or_removed_delivery(client, app, new_case, cast):
+    """The last entry rewritten with a recomputed hash, then removed: the order log's anchors
+    (written with each handoff event) still tell."""
+    from dataclasses import replace
+
+    from dispatch.custody import entry_hash
+    from dispatch.custody_store import load_chain
+
+    case = await new_case()
+    assert (await scan(client, cast.courier, (await issue(client, case, "pickup"))["token"])
+            ).status_code == 200
+    assert (await scan(client, cast.courier, (await issue(client, case, "dropoff"))["token"],
+                       at=INSIDE_2)).status_code == 200
+    async with app.state.sessionmaker() as session:
+        delivered = (await load_chain(session, case.order_id))[-1]
+        forged = replace(delivered, cod_amount=delivered.cod_amount / 2)
+        await session.execute(text("ALTER TABLE custody_entries DISABLE TRIGGER "
+                                   "custody_entries_append_only"))
+        await session.execute(text(
+            "UPDATE custody_entries SET cod_amount = :cod, hash = :hash "
+            "WHERE order_id = :o AND seq = :seq"),
+            {"cod": forged.cod_amount, "hash": entry_hash(forged), "o": case.order_id,
+             "seq": delivered.seq})
+        await session.execute(text("ALTER TABLE custody_entries ENABLE TRIGGER "
+                                   "custody_entries_append_only"))
+        await session.commit()
+    url = f"{API}/orders/{case.order_id}/custody"
+    verdict = (await client.get(url, headers=cast.buyer.headers)).json()["verification"]
+    assert (verdict["valid"], verdict["first_bad_seq"], verdict["problem"]) == (
+        False, delivered.seq, "anchor_mismatch")
+    async with app.state.sessionmaker() as session:
+        await session.execute(text("ALTER TABLE custody_entries DISABLE TRIGGER "
+                                   "custody_entries_append_only"))
+        await session.execute(text("DELETE FROM custody_entries WHERE order_id = :o AND "
+                                   "seq = :seq"), {"o": case.order_id, "seq": delivered.seq})
+        await session.execute(text("ALTER TABLE custody_entries ENABLE TRIGGER "
+                                   "custody_entries_append_only"))
+        await session.commit()
+    verdict = (await client.get(url, headers=cast.buyer.headers)).json()["verification"]
+    assert (verdict["valid"], verdict["first_bad_seq"], verdict["problem"]) == (
+        False, delivered.seq, "missing_entry")
+
+
 async def test_cancellation_is_on_the_ledger_and_custody_is_private(client, new_case, cast):
     case = await new_case()
     response = await client.post(f"{API}/orders/{case.order_id}/cancel",

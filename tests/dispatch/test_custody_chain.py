@@ -134,3 +134,22 @@ def test_any_single_edit_is_found_at_the_edited_entry(length, data):
     verdict = verify_chain(chain, order_id=3)
     assert (verdict.valid, verdict.first_bad_seq, verdict.problem) == (
         False, victim + 1, "hash_mismatch")
+
+
+def test_anchors_catch_a_rewritten_last_entry():
+    chain = build_chain()
+    anchors = {2: chain[1].hash, 3: chain[2].hash}
+    assert verify_chain(chain, anchors=anchors).valid
+    forged = replace(chain[2], cod_amount=Decimal("1.00"))
+    chain[2] = replace(forged, hash=entry_hash(forged))
+    assert verify_chain(chain).valid  # the chain alone cannot tell
+    verdict = verify_chain(chain, anchors=anchors)
+    assert (verdict.valid, verdict.first_bad_seq, verdict.problem) == (
+        False, 3, "anchor_mismatch")
+
+
+def test_anchors_catch_a_removed_last_entry():
+    chain = build_chain()
+    verdict = verify_chain(chain[:2], anchors={2: chain[1].hash, 3: chain[2].hash})
+    assert (verdict.valid, verdict.first_bad_seq, verdict.problem) == (
+        False, 3, "missing_entry")
