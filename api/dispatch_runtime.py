@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import threading
 import time
 from collections.abc import Sequence
@@ -32,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from api.settings import Settings
 from dispatch.leader import AdvisoryLeader, NotLeader, cycle_lock
+from dispatch.matrix_cache import MatrixCache
 from dispatch.offers import next_expiry
 from dispatch.planner import CycleSummary, PlannerConfig, run_cycle
 from dispatch.planning import PlanningOptions
@@ -70,36 +72,48 @@ def travel_models(state: Any, settings: Settings):
 
 
 class TravelMatrices:
-    """`MatrixSource` over the travel models: one many-to-many matrix per profile."""
+    """Rectangular matrices over the travel models (wrapped in a `MatrixCache` for the planner).
+
+    A place off the road network does not sink the cycle: it becomes unreachable (NaN) and
+    the rest is planned.
+    """
 
     def __init__(self, state: Any, settings: Settings) -> None:
         self.state, self.settings = state, settings
 
-    def matrix(self, profile: str, points: Sequence[tuple[float, float]]
-               ) -> tuple[np.ndarray, np.ndarray]:
+    @property
+    def generation(self) -> object:
+        return travel_models(self.state, self.settings)
+
+    def matrix(self, profile: str, sources: Sequence[tuple[float, float]],
+               destinations: Sequence[tuple[float, float]]) -> tuple[np.ndarray, np.ndarray]:
         from geodata.travel import PointOffNetwork
 
         model = travel_models(self.state, self.settings).for_profile(profile)
         try:
-            result = model.matrix(list(points))
+            result = model.matrix(list(sources), list(destinations))
             return result.durations_s, result.distances_m
         except PointOffNetwork:
             pass
-        # Some places are off the road network: they become unreachable, the rest is planned.
-        good = []
-        for i, point in enumerate(points):
-            try:
-                model.snap(point)
-                good.append(i)
-            except PointOffNetwork:
-                continue
-        n = len(points)
-        durations, distances = np.full((n, n), np.nan), np.full((n, n), np.nan)
-        np.fill_diagonal(durations, 0.0)
-        np.fill_diagonal(distances, 0.0)
-        if good:
-            sub = model.matrix([points[i] for i in good])
-            ix = np.ix_(good, good)
+        on_network: dict[tuple[float, float], bool] = {}
+        for point in [*sources, *destinations]:
+            if point not in on_network:
+                try:
+                    model.snap(point)
+                    on_network[point] = True
+                except PointOffNetwork:
+                    on_network[point] = False
+        rows = [i for i, p in enumerate(sources) if on_network[p]]
+        cols = [j for j, p in enumerate(destinations) if on_network[p]]
+        durations = np.full((len(sources), len(destinations)), np.nan)
+        distances = np.full((len(sources), len(destinations)), np.nan)
+        for i, p in enumerate(sources):  # staying put costs nothing, on a road or not
+            for j, q in enumerate(destinations):
+                if p == q:
+                    durations[i, j] = distances[i, j] = 0.0
+        if rows and cols:
+            sub = model.matrix([sources[i] for i in rows], [destinations[j] for j in cols])
+            ix = np.ix_(rows, cols)
             durations[ix], distances[ix] = sub.durations_s, sub.distances_m
         return durations, distances
 
@@ -138,6 +152,7 @@ def planner_config(settings: Settings) -> PlannerConfig:
         offer_timeout_s=settings.offer_timeout_s,
         auto_accept=settings.dispatch_auto_accept,
         reassign_gain=settings.dispatch_reassign_gain,
+        reassign_every_s=settings.dispatch_reassign_every_s,
         cascade_radius_m=settings.dispatch_cascade_radius_m,
         cascade_mode=settings.dispatch_cascade_mode,
         options=PlanningOptions(pickup_service_s=settings.dispatch_pickup_service_s,
@@ -155,7 +170,7 @@ class DispatchRuntime:
         self.redis = redis
         self.config = planner_config(settings)
         self.positions = RedisPositions(redis, settings.redis_prefix)
-        self.travel = TravelMatrices(state, settings)
+        self.travel = MatrixCache(TravelMatrices(state, settings))
         self.leader = AdvisoryLeader(engine)
         self.trigger_channel = f"{settings.redis_prefix}dispatch-trigger"
         self.webhooks = WebhookSender(timeout_s=settings.webhook_timeout_s)
@@ -164,6 +179,7 @@ class DispatchRuntime:
         self._tasks: list[asyncio.Task] = []
         self._stopping = False
         self._seen: tuple | None = None
+        self._last_reassign = -math.inf
 
     @property
     def loop_enabled(self) -> bool:
@@ -204,10 +220,15 @@ class DispatchRuntime:
                        fence_epoch: int | None = None) -> CycleSummary:
         """One cycle now, serialised with every other cycle in the service."""
         async with cycle_lock(self.engine, timeout_s=self.settings.dispatch_busy_wait_s):
+            # Moving accepted work is considered every `reassign_every_s`, not every cycle:
+            # it costs a second solve, and couriers should not see their work shuffled often.
+            due = time.monotonic() - self._last_reassign >= self.config.reassign_every_s
             summary = await run_cycle(
                 sessionmaker=self.sessionmaker, travel=self.travel, positions=self.positions,
                 config=self.config, fence_epoch=fence_epoch, publish=self.publish,
-                policy=policy)
+                policy=policy, allow_reassign=due)
+            if due:
+                self._last_reassign = time.monotonic()
         self.last_summary = summary
         log.info("dispatch cycle: %s", summary.to_json())
         return summary

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     #: Share of the plan cost a re-plan must save before accepted orders move; unset: never.
     dispatch_reassign_gain: float | None = Field(
         default=0.2, ge=0, validation_alias="COURIER_DISPATCH_REASSIGN_GAIN")
+    dispatch_reassign_every_s: float = Field(
+        default=60.0, ge=0, validation_alias="COURIER_DISPATCH_REASSIGN_EVERY_S")
     dispatch_cascade_radius_m: float = Field(
         default=3000.0, gt=0, validation_alias="COURIER_DISPATCH_CASCADE_RADIUS_M")
     dispatch_cascade_mode: Literal["one_by_one", "broadcast"] = Field(

@@ -49,6 +49,7 @@ from sqlalchemy import text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
 from api.database import make_engine, make_sessionmaker, upgrade  # noqa: E402
+from dispatch.matrix_cache import MatrixCache  # noqa: E402
 from dispatch.planner import PlannerConfig, run_cycle  # noqa: E402
 from dispatch.state_store import NoLivePositions  # noqa: E402
 from geodata.exceptions import PointOffNetwork  # noqa: E402
@@ -83,13 +84,14 @@ def drop_database(url: str) -> None:
 
 
 class Matrices:
-    """The planner's `MatrixSource` over the loaded OSRM models."""
+    """Rectangular matrices over the loaded OSRM models (the service wraps the same kind of
+    source in `MatrixCache`)."""
 
     def __init__(self, models) -> None:
         self.models = models
 
-    def matrix(self, profile, points):
-        result = self.models.for_profile(profile).matrix(list(points))
+    def matrix(self, profile, sources, destinations):
+        result = self.models.for_profile(profile).matrix(list(sources), list(destinations))
         return result.durations_s, result.distances_m
 
 
@@ -212,12 +214,15 @@ async def bench(args) -> dict:
             await session.commit()
         config = PlannerConfig(solver_time_s=args.solver_time, offer_timeout_s=60,
                                seed=args.seed)
-        travel = Matrices(models)
+        travel = MatrixCache(Matrices(models))
         cycles = []
         for n in range(args.cycles + 1):
+            reassign = args.reassign_every > 0 and n % args.reassign_every == 0
             summary = await run_cycle(sessionmaker=sessionmaker, travel=travel,
-                                      positions=NoLivePositions(), config=config)
-            row = {"cycle": n, "couriers": summary.couriers, "open_orders": summary.open_orders,
+                                      positions=NoLivePositions(), config=config,
+                                      allow_reassign=reassign)
+            row = {"cycle": n, "reassign_considered": reassign, "couriers": summary.couriers,
+                   "open_orders": summary.open_orders,
                    "offers": len(summary.offers), "assigned": summary.assigned,
                    "unservable": len(summary.unservable), **summary.timings_s}
             cycles.append(row)
@@ -257,6 +262,9 @@ def main() -> int:
     parser.add_argument("--solver-time", type=float, default=1.0)
     parser.add_argument("--new-per-cycle", type=int, default=25,
                         help="orders arriving between two cycles")
+    parser.add_argument("--reassign-every", type=int, default=6,
+                        help="consider moving accepted orders every N cycles (the service: "
+                        "every 60 s, i.e. every 6th cycle at its 10 s interval); 0: never")
     parser.add_argument("--places", type=int, default=1500, help="distinct addresses sampled")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--json", type=Path,

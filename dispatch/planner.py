@@ -69,6 +69,7 @@ class PlannerConfig:
     offer_timeout_s: float = 30.0
     auto_accept: bool = False
     reassign_gain: float | None = 0.2
+    reassign_every_s: float = 60.0
     cascade_radius_m: float = 3000.0
     cascade_mode: Literal["one_by_one", "broadcast"] = "one_by_one"
     seed: int = 0
@@ -138,8 +139,10 @@ async def run_cycle(
     fence_epoch: int | None = None,
     publish: Publish | None = None,
     policy: str | None = None,
+    allow_reassign: bool = True,
 ) -> CycleSummary:
-    """Runs one cycle end to end (the caller holds the cycle lock)."""
+    """Runs one cycle end to end (the caller holds the cycle lock). With `allow_reassign`
+    off, accepted orders stay where they are whatever a re-plan would gain."""
     started = time.perf_counter()
     now = datetime.now(UTC)
     async with sessionmaker() as session:
@@ -159,7 +162,7 @@ async def run_cycle(
     t_matrix = time.perf_counter()
 
     decider = make_policy(policy_name, options=config.options,
-                          reassign_gain=config.reassign_gain,
+                          reassign_gain=config.reassign_gain if allow_reassign else None,
                           cascade_radius_m=config.cascade_radius_m,
                           cascade_mode=config.cascade_mode)
     if loaded.snapshot.couriers and loaded.snapshot.orders:

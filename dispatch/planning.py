@@ -251,6 +251,11 @@ def build_problem(
     forbidden: dict[str, frozenset[int]] = {}
     orders: dict[int, OrderState] = {}
     pickup_s, dropoff_s = options.pickup_service_s, options.dropoff_service_s
+    # Who may not serve what (see `courier_may_serve`), indexed once rather than pair by pair.
+    zoned = [k for k, c in enumerate(snapshot.couriers) if c.zone_ids]
+    excluded_by_order: dict[int, list[int]] = {}
+    for order_id, courier_id in snapshot.excluded:
+        excluded_by_order.setdefault(order_id, []).append(courier_id)
     for o in snapshot.orders:
         pickup_loc = index[(o.pickup_lat, o.pickup_lon)]
         dropoff_loc = index[(o.dropoff_lat, o.dropoff_lon)]
@@ -287,13 +292,12 @@ def build_problem(
             continue
         orders[o.id] = o
         if o.status not in HELD_STATUSES:
-            banned = frozenset(
-                k for k, c in enumerate(snapshot.couriers)
-                if not courier_may_serve(o, c, snapshot.excluded) and k != vehicle_of.get(
-                    o.courier_id if o.status in PROMISED_STATUSES else -1)
-            )
+            banned = {k for k in zoned if not snapshot.couriers[k].zone_ids & o.zone_ids}
+            banned |= {vehicle_of[c] for c in excluded_by_order.get(o.id, ()) if c in vehicle_of}
+            if o.status in PROMISED_STATUSES:
+                banned.discard(vehicle_of.get(o.courier_id, -1))
             if banned:
-                forbidden[sid] = banned
+                forbidden[sid] = frozenset(banned)
 
     vehicles = tuple(
         Vehicle(
