@@ -349,6 +349,60 @@ async def test_two_simultaneous_scans_exactly_one_wins(client, app, new_case):
         assert [t for _, t in events].count("handoff_pickup") == 1
 
 
+@pytest.fixture(scope="module")
+async def second_worker(settings):
+    """Another instance of the service on the same database, Redis and key directory: what a
+    second `courier serve` worker process is."""
+    import httpx
+
+    from api.app import create_app
+
+    other = create_app(settings)
+    async with other.router.lifespan_context(other):
+        transport = httpx.ASGITransport(app=other)
+        async with httpx.AsyncClient(transport=transport, base_url="http://worker-2") as http:
+            yield http
+
+
+async def test_simultaneous_scans_on_two_workers_exactly_one_wins(client, second_worker, app,
+                                                                   new_case):
+    for _ in range(3):
+        case = await new_case()
+        token = (await issue(client, case, "pickup"))["token"]
+        responses = await asyncio.gather(scan(client, case.cast.courier, token),
+                                         scan(second_worker, case.cast.courier, token),
+                                         scan(second_worker, case.cast.courier, token),
+                                         scan(client, case.cast.courier, token))
+        assert sorted(r.status_code for r in responses) == [200, 409, 409, 409], \
+            [r.text for r in responses]
+        _, _, chain = await snapshot(app, case.order_id)
+        assert [kind for _, kind, _ in chain] == ["created", "picked_up"]
+
+
+async def test_a_failed_write_releases_the_single_use_claim(client, app, new_case, monkeypatch):
+    """If recording the handoff fails after the Redis claim, the claim is released, nothing is
+    written, and the honest retry succeeds."""
+    import dispatch.handoffs
+
+    case = await new_case()
+    token = (await issue(client, case, "pickup"))["token"]
+    before = await snapshot(app, case.order_id)
+
+    async def broken_append(*args, **kwargs):
+        raise ConnectionError("database went away")
+
+    import httpx
+
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as tolerant:
+        with monkeypatch.context() as patch:
+            patch.setattr(dispatch.handoffs, "append_entry", broken_append)
+            response = await scan(tolerant, case.cast.courier, token)
+    assert response.status_code >= 500
+    assert await snapshot(app, case.order_id) == before
+    assert (await scan(client, case.cast.courier, token)).status_code == 200
+
+
 async def test_redis_single_use_claim_is_atomic_across_connections(app, settings):
     from redis.asyncio import Redis
 
