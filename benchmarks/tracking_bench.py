@@ -156,6 +156,23 @@ class FeedProbe:
                     self.latencies_s.append(now - courier["ts"])
 
 
+def process_tree_cpu_s(pid: int) -> float:
+    """User + system CPU seconds of `pid` and its children (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total, stack = 0.0, [pid]
+    while stack:
+        current = stack.pop()
+        try:
+            fields = Path(f"/proc/{current}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{current}/task").iterdir():
+                children = (task / "children").read_text().split()
+                stack.extend(int(c) for c in children)
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
 def quantile(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -165,19 +182,25 @@ def quantile(values: list[float], q: float) -> float | None:
 
 async def run_load(loadgen: Path, port: int, path: str, tokens_file: Path, couriers: int,
                    rate: float, points: int, warmup_s: float, measure_s: float,
-                   probe: FeedProbe | None) -> dict:
+                   probe: FeedProbe | None, server_pid: int) -> dict:
     process = await asyncio.create_subprocess_exec(
         str(loadgen), "127.0.0.1", str(port), path, str(tokens_file), str(couriers), str(rate),
         str(points), str(warmup_s), str(measure_s), stdout=subprocess.PIPE)
     if probe is not None:
         probe.latencies_s.clear()
         probe.entries = 0
-        await asyncio.sleep(warmup_s + 3.0)  # handshakes + warm-up
+    await asyncio.sleep(warmup_s + 3.0)  # handshakes + warm-up
+    if probe is not None:
         probe.recording = True
+    cpu_before, wall_before = process_tree_cpu_s(server_pid), time.monotonic()
+    await asyncio.sleep(measure_s * 0.9)
+    server_cpu_cores = ((process_tree_cpu_s(server_pid) - cpu_before)
+                        / (time.monotonic() - wall_before))
     out, _ = await process.communicate()
     if probe is not None:
         probe.recording = False
     result = json.loads(out)
+    result["server_cpu_cores"] = round(server_cpu_cores, 2)
     if probe is not None:
         lat = probe.latencies_s
         result.update({
@@ -215,7 +238,8 @@ async def main_async(args: argparse.Namespace) -> list[dict]:
             for rate, points in loads:
                 before = count_points(dbname)
                 row = await run_load(loadgen, port, "/ws/courier", tokens_file, args.couriers,
-                                     rate, points, args.warmup_s, args.measure_s, probe)
+                                     rate, points, args.warmup_s, args.measure_s, probe,
+                                     server.pid)
                 await asyncio.sleep(1.0)
                 stored = count_points(dbname) - before
                 row.update({"target": f"courier serve --workers {args.workers}",
@@ -239,7 +263,8 @@ async def main_async(args: argparse.Namespace) -> list[dict]:
             await asyncio.sleep(1.0)
             for rate, points in loads:
                 row = await run_load(loadgen, port, "/ws/courier", tokens_file, args.couriers,
-                                     rate, points, args.warmup_s, args.measure_s, None)
+                                     rate, points, args.warmup_s, args.measure_s, None,
+                                     relay.pid)
                 row.update({"target": f"bare relay --workers {args.workers}"})
                 rows.append(row)
                 print(json.dumps(row), flush=True)

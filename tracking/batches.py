@@ -39,8 +39,26 @@ def _seq(value: Any) -> int | None:
     return value
 
 
+_NUMBER_TYPES = (float, int)
+_OPTIONAL_TYPES = (float, int, type(None))
+
+
 def parse_point(raw: Any) -> Fix | Rejection:
     """One point of a batch, or the rejection that names why it cannot be read."""
+    # Fast path for the well-formed points that make up nearly all traffic (JSON numbers
+    # are finite by construction, and `bool` is not exactly `int`).
+    if type(raw) is dict:
+        seq, lat, lon, ts = raw.get("seq"), raw.get("lat"), raw.get("lon"), raw.get("ts")
+        acc, speed, heading = raw.get("acc"), raw.get("speed"), raw.get("heading")
+        if (type(seq) is int and seq >= 0 and type(lat) in _NUMBER_TYPES
+                and type(lon) in _NUMBER_TYPES and type(ts) in _NUMBER_TYPES
+                and type(acc) in _OPTIONAL_TYPES and type(speed) in _OPTIONAL_TYPES
+                and type(heading) in _OPTIONAL_TYPES and "batt" not in raw
+                and abs(ts) < 1e11 and math.isfinite(lat + lon + ts)):
+            return Fix(lat=float(lat), lon=float(lon), ts_s=float(ts), seq=seq,
+                       accuracy_m=None if acc is None else float(acc),
+                       speed_mps=None if speed is None else float(speed),
+                       heading_deg=None if heading is None else float(heading))
     if not isinstance(raw, dict):
         return Rejection(None, Reason.MALFORMED)
     seq = _seq(raw.get("seq"))

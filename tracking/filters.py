@@ -20,6 +20,9 @@ from tracking.geo import distance_m
 
 __all__ = ["FilterConfig", "check_fix"]
 
+#: 0.0003 degrees is at most ~33 m of latitude or of longitude; both under it stay < 50 m.
+_SMALL_DEG = 0.0003
+
 
 @dataclass(frozen=True, slots=True)
 class FilterConfig:
@@ -62,7 +65,10 @@ def check_fix(fix: Fix, last: Fix | None, config: FilterConfig, now_s: float) ->
         return Reason.OUT_OF_ORDER
     if config.max_speed_mps is not None:
         dt_s = fix.ts_s - last.ts_s
-        if 0 < dt_s <= config.speed_window_s:
+        # Under ~35 m along each axis the jump is below any sensible minimum: skip the trig.
+        small = (abs(fix.lat - last.lat) < _SMALL_DEG and abs(fix.lon - last.lon) < _SMALL_DEG
+                 and config.speed_min_distance_m >= 50.0)
+        if 0 < dt_s <= config.speed_window_s and not small:
             jump_m = distance_m(last.lat, last.lon, fix.lat, fix.lon)
             if jump_m > config.speed_min_distance_m and jump_m / dt_s > config.max_speed_mps:
                 return Reason.IMPOSSIBLE_SPEED

@@ -29,9 +29,13 @@ class Reason(StrEnum):
     IMPOSSIBLE_SPEED = "impossible_speed"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Fix:
-    """One GPS fix. `seq` is the courier's own sequence number (None for protocols without one)."""
+    """One GPS fix. `seq` is the courier's own sequence number (None for protocols without one).
+
+    Not frozen: a frozen dataclass pays for `object.__setattr__` per field, and ingest builds
+    one of these per point. Treat it as immutable all the same.
+    """
 
     lat: float
     lon: float

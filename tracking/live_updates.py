@@ -9,8 +9,9 @@ that moved since the last round:
    dispatchers);
 2. geofence detection against each courier's next stops and the zones, with the events going
    to the order log (`GeofenceSink`) and to the feed;
-3. at most every `last_seen_interval_s` per courier, `couriers.last_location/last_seen_at`
-   (the planner's fallback when Redis is empty), in one statement.
+3. on a timer, at most every `last_seen_interval_s` per courier,
+   `couriers.last_location/last_seen_at` (the planner's fallback when Redis is empty), in one
+   statement for all couriers due.
 
 Coalescing to the latest fix keeps this bounded by the number of couriers, however far it
 falls behind.
@@ -67,10 +68,10 @@ class LiveUpdater:
         #: (in bulk), not on every round: a round may come every few milliseconds.
         self.refresh_every_s = refresh_every_s
         self._next_targets_refresh = 0.0
-        self._next_last_seen = 0.0
         self._latest: dict[int, Fix] = {}
         self._wakeup = asyncio.Event()
         self._task: asyncio.Task | None = None
+        self._flusher: asyncio.Task | None = None
         self._inside: dict[int, frozenset[str]] = {}
         self._fences: dict[int, tuple[float, list[Fence]]] = {}
         self._last_seen_written: dict[int, float] = {}
@@ -89,13 +90,23 @@ class LiveUpdater:
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="tracking-live-updater")
+        self._flusher = asyncio.create_task(self._flush_last_seen_forever(),
+                                            name="tracking-last-seen")
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
+        tasks = [t for t in (self._task, self._flusher) if t is not None]
+        self._task = self._flusher = None
+        for task in tasks:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+    async def _flush_last_seen_forever(self) -> None:
+        """Writes due last positions on a timer, so a courier's final fix is written even
+        when no other fix arrives after it."""
+        while True:
+            await asyncio.sleep(self.refresh_every_s)
+            await self.flush_last_seen()
 
     async def _run(self) -> None:
         while True:
@@ -120,7 +131,7 @@ class LiveUpdater:
                 await self.sink.record(events)
             except Exception:
                 log.exception("geofence events not recorded")
-        await self._last_seen(latest)
+        self._last_seen_due.update(latest)
 
     async def publish(self, message: dict) -> None:
         """Sends one message to every dispatcher of every worker (locally if Redis is down)."""
@@ -183,12 +194,10 @@ class LiveUpdater:
             events.extend(found)
         return events
 
-    async def _last_seen(self, latest: dict[int, Fix]) -> None:
+    async def flush_last_seen(self) -> None:
+        """`couriers.last_location/last_seen_at` for couriers not written for
+        `last_seen_interval_s`, in one statement."""
         now = self.clock()
-        self._last_seen_due.update(latest)
-        if now < self._next_last_seen:
-            return
-        self._next_last_seen = now + self.refresh_every_s
         due = {c: f for c, f in self._last_seen_due.items()
                if now - self._last_seen_written.get(c, -1e18) >= self.last_seen_interval_s}
         if not due:
@@ -198,6 +207,7 @@ class LiveUpdater:
         except Exception as exc:
             log.warning("couriers' last positions not updated: %s", exc)
             return
-        for courier_id in due:
+        for courier_id, fix in due.items():
             self._last_seen_written[courier_id] = now
-            self._last_seen_due.pop(courier_id, None)
+            if self._last_seen_due.get(courier_id) is fix:
+                del self._last_seen_due[courier_id]

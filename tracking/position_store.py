@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tracking.filters import FilterConfig
@@ -29,26 +30,27 @@ _PARTITION_LOCK_KEY = 0x7472616B
 
 _LOCK_CURSORS = """
 INSERT INTO tracking_cursors (courier_id)
-SELECT unnest(%(ids)s::bigint[]) ORDER BY 1
+SELECT unnest(%(ids)s::text::bigint[]) ORDER BY 1
 ON CONFLICT (courier_id) DO UPDATE SET courier_id = EXCLUDED.courier_id
 RETURNING courier_id, last_seq, last_ts_s, last_lat, last_lon
 """
 
+# Rows travel as one JSON document: orjson writes it in C and the server parses it in C, where
+# psycopg's per-element array dumping would cost more than everything else in a batch.
 # A data-modifying CTE always runs to completion, referenced or not.
 _INSERT_POSITIONS_AND_MOVE_CURSORS = """
 WITH inserted AS (
 INSERT INTO positions (courier_id, recorded_at, seq, location, accuracy_m, speed_mps,
                        heading_deg)
 SELECT c, to_timestamp(t), s, ST_SetSRID(ST_MakePoint(lo, la), 4326)::geography, a, v, h
-FROM unnest(%(c)s::bigint[], %(t)s::float8[], %(s)s::bigint[], %(lo)s::float8[],
-            %(la)s::float8[], %(a)s::float8[], %(v)s::float8[], %(h)s::float8[])
-     AS u(c, t, s, lo, la, a, v, h)
+FROM json_to_recordset(%(rows)s::json)
+     AS u(c bigint, t float8, s bigint, lo float8, la float8, a float8, v float8, h float8)
 ON CONFLICT DO NOTHING
 )
 UPDATE tracking_cursors AS k
 SET last_seq = m.s, last_ts_s = m.t, last_lat = m.la, last_lon = m.lo, updated_at = now()
-FROM unnest(%(mc)s::bigint[], %(ms)s::bigint[], %(mt)s::float8[], %(mla)s::float8[],
-            %(mlo)s::float8[]) AS m(c, s, t, la, lo)
+FROM json_to_recordset(%(cursors)s::json)
+     AS m(c bigint, s bigint, t float8, la float8, lo float8)
 WHERE k.courier_id = m.c
 """
 
@@ -56,10 +58,15 @@ _LAST_SEEN = """
 UPDATE couriers AS k
 SET last_location = ST_SetSRID(ST_MakePoint(u.lo, u.la), 4326)::geography,
     last_seen_at = to_timestamp(u.t)
-FROM unnest(%(c)s::bigint[], %(la)s::float8[], %(lo)s::float8[], %(t)s::float8[])
-     AS u(c, la, lo, t)
+FROM json_to_recordset(%(rows)s::json) AS u(c bigint, la float8, lo float8, t float8)
 WHERE k.id = u.c AND (k.last_seen_at IS NULL OR k.last_seen_at < to_timestamp(u.t))
 """
+
+
+def _id_array(ids: Sequence[int]) -> str:
+    """A PostgreSQL array literal (sent as text: no per-element adaptation in Python)."""
+    return "{" + ",".join(map(str, ids)) + "}"
+
 
 _TRACK = """
 SELECT seq, extract(epoch FROM recorded_at)::float8, ST_Y(location::geometry),
@@ -81,33 +88,29 @@ class PositionStore:
         """Decides and stores every submission in one transaction; one decision each."""
         ids = sorted({courier_id for courier_id, _ in submissions})
         async with self.engine.begin() as conn:
-            rows = (await conn.exec_driver_sql(_LOCK_CURSORS, {"ids": ids})).all()
+            locked = (await conn.exec_driver_sql(_LOCK_CURSORS, {"ids": _id_array(ids)})).all()
             cursors: dict[int, Cursor] = {}
-            for courier_id, last_seq, ts_s, lat, lon in rows:
+            for courier_id, last_seq, ts_s, lat, lon in locked:
                 last = None if ts_s is None else Fix(lat=lat, lon=lon, ts_s=ts_s)
                 cursors[courier_id] = Cursor(courier_id, last_seq, last)
             decisions: list[Decision] = []
-            cols: dict[str, list[Any]] = {k: [] for k in ("c", "t", "s", "lo", "la", "a", "v", "h")}
+            rows: list[dict[str, Any]] = []
             for courier_id, fixes in submissions:
                 decision = decide(cursors[courier_id], fixes, config=self.config, now_s=now_s)
                 cursors[courier_id] = decision.cursor  # type: ignore[assignment]
                 decisions.append(decision)
-                for fix in decision.accepted:
-                    cols["c"].append(courier_id)
-                    cols["t"].append(fix.ts_s)
-                    cols["s"].append(fix.seq)
-                    cols["lo"].append(fix.lon)
-                    cols["la"].append(fix.lat)
-                    cols["a"].append(fix.accuracy_m)
-                    cols["v"].append(fix.speed_mps)
-                    cols["h"].append(fix.heading_deg)
-            moved = [cursors[i] for i in ids]
+                rows.extend({"c": courier_id, "t": f.ts_s, "s": f.seq, "lo": f.lon, "la": f.lat,
+                             "a": f.accuracy_m, "v": f.speed_mps, "h": f.heading_deg}
+                            for f in decision.accepted)
+            moved = []
+            for courier_id in ids:
+                cursor = cursors[courier_id]
+                last = cursor.last_fix
+                moved.append({"c": courier_id, "s": cursor.last_seq,
+                              "t": last.ts_s if last else None, "la": last.lat if last else None,
+                              "lo": last.lon if last else None})
             await conn.exec_driver_sql(_INSERT_POSITIONS_AND_MOVE_CURSORS, {
-                **cols, "mc": ids, "ms": [c.last_seq for c in moved],
-                "mt": [c.last_fix.ts_s if c.last_fix else None for c in moved],
-                "mla": [c.last_fix.lat if c.last_fix else None for c in moved],
-                "mlo": [c.last_fix.lon if c.last_fix else None for c in moved],
-            })
+                "rows": orjson.dumps(rows).decode(), "cursors": orjson.dumps(moved).decode()})
         return decisions
 
     async def update_last_seen(self, latest: dict[int, Fix]) -> None:
@@ -116,9 +119,9 @@ class PositionStore:
             return
         ids = sorted(latest)
         async with self.engine.begin() as conn:
-            await conn.exec_driver_sql(_LAST_SEEN, {
-                "c": ids, "la": [latest[i].lat for i in ids], "lo": [latest[i].lon for i in ids],
-                "t": [latest[i].ts_s for i in ids]})
+            await conn.exec_driver_sql(_LAST_SEEN, {"rows": orjson.dumps([
+                {"c": i, "la": latest[i].lat, "lo": latest[i].lon, "t": latest[i].ts_s}
+                for i in ids]).decode()})
 
     async def track(self, courier_id: int, *, start: datetime, end: datetime,
                     limit: int) -> list[tuple]:
