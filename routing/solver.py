@@ -304,6 +304,278 @@ class _Model:
             demand_cb, 0, [v.capacity for v in p.vehicles], False, "load"
         )
         self.load = routing.GetDimensionOrDie("load")
+        self.owner: pywrapcp.RoutingDimension | None = None
+
+        late_per_tick = p.weights.per_late_s * COST_SCALE / p.ticks_per_s
+        late_cost = max(1, int(round(late_per_tick))) if late_per_tick > 0 else 0
+        for k, v in enumerate(p.vehicles):
+            start, end = routing.Start(k), routing.End(k)
+            self.time.CumulVar(start).SetValue(layout.ticks(v.start_s))
+            if math.isfinite(v.shift_end_s):
+                shift_end = max(layout.ticks(v.start_s), _floor_ticks(layout, v.shift_end_s))
+                if soften:
+                    self.time.SetCumulVarSoftUpperBound(end, shift_end, soften)
+                else:
+                    self.time.CumulVar(end).SetMax(shift_end)
+            self.load.CumulVar(start).SetValue(p.initial_load(k))
+            self.time.SetSpanCostCoefficientForVehicle(0, k)
+            if k in banned:
+                routing.NextVar(start).SetValue(end)
+            routing.AddVariableMinimizedByFinalizer(self.time.CumulVar(end))
+
+        for node in layout.stop_nodes():
+            stop = layout.stops[node]
+            index = self.manager.NodeToIndex(node)
+            cumul = self.time.CumulVar(index)
+            earliest = min(layout.ticks(stop.earliest_s), horizon)
+            if math.isfinite(stop.latest_s) and not stop.soft_latest and soften:
+                cumul.SetMin(earliest)
+                latest = max(0, min(horizon, _floor_ticks(layout, stop.latest_s)))
+                self.time.SetCumulVarSoftUpperBound(index, latest, soften)
+            elif math.isfinite(stop.latest_s) and not stop.soft_latest:
+                cumul.SetRange(earliest, max(0, min(horizon, _floor_ticks(layout, stop.latest_s))))
+            else:
+                cumul.SetMin(earliest)
+                if math.isfinite(stop.latest_s) and late_cost:
+                    latest = max(0, _floor_ticks(layout, stop.latest_s))
+                    self.time.SetCumulVarSoftUpperBound(index, latest, late_cost)
+
+        for s in p.shipments:
+            pi = self.manager.NodeToIndex(layout.node_of[StopRef(s.id, StopKind.PICKUP)])
+            di = self.manager.NodeToIndex(layout.node_of[StopRef(s.id, StopKind.DELIVERY)])
+            # Same vehicle, pickup first: enforced by the model's own pickup-and-delivery
+            # constraint and its local-search filters; extra CP constraints would only slow it.
+            routing.AddPickupAndDelivery(pi, di)
+            penalty = _penalty(p, matrices, s.required, s.priority, fixed_costs=fixed_costs)
+            routing.AddDisjunction([pi, di], penalty, 2)
+            if s.pinned_vehicle is not None:
+                self._pin(pi, s.pinned_vehicle)
+                self._pin(di, s.pinned_vehicle)
+        for o in p.onboard:
+            self._add(StopRef(o.id, StopKind.DELIVERY), o.delivery, -o.size)
+        for s in p.shipments:
+            self._add(StopRef(s.id, StopKind.PICKUP), s.pickup, s.size)
+            self._add(StopRef(s.id, StopKind.DELIVERY), s.delivery, -s.size)
+        self.num_nodes = len(self.refs)
+        self.n_stops = self.num_nodes - self.first_stop
+        # An open end is reached from anywhere at no cost; its location is a placeholder.
+        loc = [v.start_location for v in p.vehicles]
+        loc += [v.end_location if v.end_location is not None else 0 for v in p.vehicles]
+        loc += [stop.location for stop in self.stops[self.first_stop :]]
+        self.location = np.array(loc, dtype=np.int64)
+        self.service_s = np.array(
+            [0.0] * self.first_stop + [stop.service_s for stop in self.stops[self.first_stop :]]
+        )
+        self.open_end_nodes = np.array(
+            [self.ends[k] for k, v in enumerate(p.vehicles) if v.end_location is None],
+            dtype=np.int64,
+        )
+        self.profiles = sorted({v.profile for v in p.vehicles})
+        self.horizon_s = _horizon_s(p)
+
+    def _add(self, ref: StopRef, stop: Stop, demand: int) -> None:
+        self.node_of[ref] = len(self.refs)
+        self.refs.append(ref)
+        self.stops.append(stop)
+        self.demand.append(demand)
+
+    def stop_nodes(self) -> range:
+        return range(self.first_stop, self.num_nodes)
+
+    def ticks(self, seconds: float) -> int:
+        return int(math.ceil(seconds * self.problem.ticks_per_s - 1e-6))
+
+    def time_ticks(self, profile: str, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """Ticks from node to node: travel, plus the service at the origin, rounded up."""
+        tps = self.problem.ticks_per_s
+        src = self.problem.durations_s[profile]
+        ticks = src[np.ix_(self.location[rows], self.location[cols])] * tps
+        np.ceil(ticks - 1e-6, out=ticks)
+        ticks += np.ceil(self.service_s[rows] * tps - 1e-6)[:, None]
+        return self._fix(ticks, rows, cols)
+
+    def cost_units(self, profile: str, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        w = self.problem.weights
+        ix = np.ix_(self.location[rows], self.location[cols])
+        cost = self.problem.distances_m[profile][ix] * (w.per_m * COST_SCALE)
+        if w.per_travel_s:
+            cost += self.problem.durations_s[profile][ix] * (w.per_travel_s * COST_SCALE)
+        return self._fix(np.rint(cost), rows, cols)
+
+    def _fix(self, block: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        block[:, np.isin(cols, self.open_end_nodes)] = 0.0
+        block[rows[:, None] == cols[None, :]] = 0.0
+        return block.astype(np.int64)
+
+    def matrices(self, previous: _Matrices | None = None) -> _Matrices:
+        """Node matrices as the lists OR-Tools takes.
+
+        Computed once per distinct source matrix (profiles often share distances), and extended
+        rather than rebuilt when ``previous`` came from a prefix of this layout: converting a
+        city-sized matrix to lists costs about a second, most of a re-plan's budget.
+        """
+        p = self.problem
+        top_priority = max((s.priority for s in p.shipments if not s.required), default=None)
+        top_optional = 0 if top_priority is None else int(
+            round(p.weights.per_unassigned * (1 + top_priority) * COST_SCALE)
+        )
+        out = _Matrices(self, top_optional)
+        base = previous if previous is not None and previous.is_prefix_of(out) else None
+        if base is not None and len(base.lists) < len(set(k for _, _, k in out.matrix_keys())):
+            base = None  # already spent by an earlier re-plan
+        n_old = base.num_nodes if base else 0
+        all_nodes = np.arange(self.num_nodes)
+        new_nodes = all_nodes[n_old:]
+        old_nodes = all_nodes[:n_old]
+        for kind, pr, key in out.matrix_keys():
+            if key in out.lists:
+                out.by_profile[kind, pr] = out.lists[key]
+                continue
+            block = self.time_ticks if kind == "time" else self.cost_units
+            if base is not None and key in base.lists:
+                # Taken over and grown in place (copying would cost what we are saving);
+                # the previous plan's state is spent and a second re-plan from it rebuilds.
+                lists = base.lists.pop(key)
+                right = block(pr, old_nodes, new_nodes).tolist()
+                for row, extra in zip(lists, right, strict=True):
+                    row.extend(extra)
+                lists += block(pr, new_nodes, all_nodes).tolist()
+                if kind == "cost":
+                    top = max(base.max_cost, max(max(r) for r in right) if right else 0)
+                    bottom = max((max(r) for r in lists[n_old:]), default=0)
+                    out.max_cost = max(out.max_cost, top, bottom)
+            else:
+                values = block(pr, all_nodes, all_nodes)
+                if kind == "cost":
+                    out.max_cost = max(out.max_cost, int(values.max(initial=0)))
+                lists = values.tolist()
+            out.lists[key] = lists
+            out.by_profile[kind, pr] = lists
+        if base is not None:
+            out.max_cost = max(out.max_cost, base.max_cost)
+        return out
+
+
+class _Matrices:
+    """The node matrices of one layout, and what is needed to reuse them for the next."""
+
+    def __init__(self, layout: _Layout, top_optional: int) -> None:
+        p = layout.problem
+        self.num_nodes = layout.num_nodes
+        self.location = layout.location
+        self.service_s = layout.service_s
+        self.open_end_nodes = layout.open_end_nodes
+        self.first_stop = layout.first_stop
+        self.ticks_per_s = p.ticks_per_s
+        self.weights = p.weights
+        self.profiles = layout.profiles
+        # Keep the source arrays themselves: their ids are only meaningful while they live.
+        self.sources = {pr: (p.durations_s[pr], p.distances_m[pr]) for pr in layout.profiles}
+        self.top_optional = top_optional
+        self.max_cost = 1
+        self.lists: dict[tuple, list[list[int]]] = {}
+        self.by_profile: dict[tuple[str, str], list[list[int]]] = {}
+
+    def matrix_keys(self) -> list[tuple[str, str, tuple]]:
+        out = []
+        for pr in self.profiles:
+            durations, distances = self.sources[pr]
+            out.append(("time", pr, ("time", id(durations))))
+            with_time = id(durations) if self.weights.per_travel_s else None
+            out.append(("cost", pr, ("cost", id(distances), with_time)))
+        return out
+
+    def __getitem__(self, key: tuple[str, str] | str):
+        if key == "max_cost":
+            return self.max_cost
+        if key == "top_optional":
+            return self.top_optional
+        return self.by_profile[key]
+
+    def is_prefix_of(self, other: _Matrices) -> bool:
+        n = self.num_nodes
+        return (
+            n <= other.num_nodes
+            and self.first_stop == other.first_stop
+            and self.ticks_per_s == other.ticks_per_s
+            and self.weights == other.weights
+            and self.profiles == other.profiles
+            and all(
+                self.sources[pr][0] is other.sources[pr][0]
+                and self.sources[pr][1] is other.sources[pr][1]
+                for pr in self.profiles
+            )
+            and np.array_equal(self.location, other.location[:n])
+            and np.array_equal(self.service_s, other.service_s[:n])
+            and np.array_equal(self.open_end_nodes, other.open_end_nodes)
+        )
+
+
+def _horizon_s(p: Problem) -> float:
+    finite = [v.start_s for v in p.vehicles]
+    finite += [v.shift_end_s for v in p.vehicles if math.isfinite(v.shift_end_s)]
+    for s in p.shipments:
+        finite += [x.latest_s for x in (s.pickup, s.delivery) if math.isfinite(x.latest_s)]
+        finite += [x.earliest_s for x in (s.pickup, s.delivery)]
+    finite += [o.delivery.latest_s for o in p.onboard if math.isfinite(o.delivery.latest_s)]
+    if all(math.isfinite(v.shift_end_s) for v in p.vehicles) and all(
+        math.isfinite(x.latest_s) or x.soft_latest
+        for s in p.shipments
+        for x in (s.pickup, s.delivery)
+    ):
+        return max(finite)
+    return max(finite) + OPEN_HORIZON_S
+
+
+class _Model:
+    """One OR-Tools model of the problem, with some vehicles possibly banned (kept empty)."""
+
+    def __init__(
+        self,
+        layout: _Layout,
+        matrices: _Matrices,
+        banned: frozenset[int],
+        *,
+        fixed_costs: bool,
+        soften: int | None = None,
+    ) -> None:
+        """``soften``: cost per tick late at every hard window and shift end, which then become
+        soft (route minimisation passes through such plans on its way to a feasible one)."""
+        p = layout.problem
+        self.layout = layout
+        n_vehicles = len(p.vehicles)
+        self.manager = pywrapcp.RoutingIndexManager(
+            layout.num_nodes, n_vehicles, layout.starts, layout.ends
+        )
+        routing = pywrapcp.RoutingModel(self.manager)
+        self.routing = routing
+        registered: dict[int, int] = {}
+
+        def register(values: list[list[int]]) -> int:
+            if id(values) not in registered:
+                registered[id(values)] = routing.RegisterTransitMatrix(values)
+            return registered[id(values)]
+
+        time_cb = {pr: register(matrices["time", pr]) for pr in layout.profiles}
+        cost_cb = {pr: register(matrices["cost", pr]) for pr in layout.profiles}
+        for k, v in enumerate(p.vehicles):
+            routing.SetArcCostEvaluatorOfVehicle(cost_cb[v.profile], k)
+        if fixed_costs and p.weights.per_vehicle:
+            routing.SetFixedCostOfAllVehicles(int(round(p.weights.per_vehicle * COST_SCALE)))
+
+        horizon = layout.ticks(layout.horizon_s)
+        # Soft windows let routes run late: give them room past the horizon.
+        capacity = 3 * horizon if soften else horizon
+        routing.AddDimensionWithVehicleTransits(
+            [time_cb[v.profile] for v in p.vehicles], horizon, capacity, False, "time"
+        )
+        self.time = routing.GetDimensionOrDie("time")
+        demand_cb = routing.RegisterUnaryTransitVector(layout.demand)
+        routing.AddDimensionWithVehicleCapacity(
+            demand_cb, 0, [v.capacity for v in p.vehicles], False, "load"
+        )
+        self.load = routing.GetDimensionOrDie("load")
+        self.owner: pywrapcp.RoutingDimension | None = None
 
         late_per_tick = p.weights.per_late_s * COST_SCALE / p.ticks_per_s
         late_cost = max(1, int(round(late_per_tick))) if late_per_tick > 0 else 0
@@ -355,7 +627,27 @@ class _Model:
             di = self.manager.NodeToIndex(layout.node_of[StopRef(o.id, StopKind.DELIVERY)])
             penalty = _penalty(p, matrices, True, 0, fixed_costs=fixed_costs)
             routing.AddDisjunction([di], penalty)
-            routing.VehicleVar(di).SetValues([-1, o.vehicle])
+            self._pin(di, o.vehicle)
+
+    def _pin(self, index: int, vehicle: int) -> None:
+        """Keep a stop on one vehicle, the way local search can check cheaply.
+
+        Restricting ``VehicleVar`` works but is a CP constraint that the search's filters do not
+        see, so every candidate move needs full propagation (tens of times slower on a city-sized
+        problem). Instead an "owner" dimension carries the vehicle's number unchanged along its
+        route (zero transits, zero slack), and a pinned stop's owner value is fixed: a dimension
+        bound, which the filters do check.
+        """
+        if self.owner is None:
+            routing = self.routing
+            zeros = routing.RegisterUnaryTransitVector([0] * self.layout.num_nodes)
+            n = routing.vehicles()
+            routing.AddDimensionWithVehicleCapacity(zeros, 0, [n] * n, False, "owner")
+            self.owner = routing.GetDimensionOrDie("owner")
+            for k in range(n):
+                self.owner.CumulVar(routing.Start(k)).SetValue(k)
+                self.owner.CumulVar(routing.End(k)).SetValue(k)
+        self.owner.CumulVar(index).SetValue(vehicle)
 
     def read_routes(self, node_routes: list[list[int]]) -> pywrapcp.Assignment | None:
         index_routes = [[self.manager.NodeToIndex(n) for n in r] for r in node_routes]
