@@ -202,6 +202,9 @@ async def apply_action(session: AsyncSession, order: Order, action: Action, *, a
     )
     session.add(event)
     await session.flush()
+    if action is Action.FAIL:  # a failed handoff is evidence too: it goes on the ledger
+        await append_system_entry(session, order=order, kind=CustodyKind.FAILED,
+                                  actor_id=actor.id if actor else None, at=now, lat=lat, lon=lon)
     return event
 
 

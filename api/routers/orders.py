@@ -38,7 +38,7 @@ from dispatch.pickup_places import get_pickup_place
 router = APIRouter(prefix="/orders", tags=["orders"])
 
 #: Progress a courier reports by hand; pickups and deliveries are proven by a handoff scan.
-SCAN_ONLY_ACTIONS = {Action.PICK_UP, Action.DELIVER}
+SCAN_ONLY_ACTIONS = {Action.PICK_UP, Action.DELIVER, Action.COMPLETE_RETURN}
 
 
 def _request_hash(body: schemas.OrderIn) -> str:

@@ -285,3 +285,23 @@ async def test_concurrent_duplicates_without_a_key_get_409_not_500(client, actor
                                                    headers=seller.headers) for _ in range(4)])
     assert sorted(r.status_code for r in responses) == [201, 409, 409, 409]
     assert await _count_orders(app) == before + 1
+
+
+async def test_a_failed_pickup_goes_on_the_custody_ledger(client, actors, make_order):
+    dispatcher, courier = await actors.make("dispatcher"), await actors.make("courier")
+    order = await make_order()
+    url = f"/api/v1/orders/{order['id']}"
+    await client.post(f"{url}/assign", json={"courier_id": courier.courier_id},
+                      headers=dispatcher.headers)
+    await client.post(f"{url}/status", headers=courier.headers,
+                      json={"action": "arrive_pickup", **INSIDE})
+    failed = await client.post(f"{url}/status", headers=courier.headers,
+                               json={"action": "fail", "reason": "shop closed", **INSIDE})
+    assert failed.json()["status"] == "failed"
+    ledger = (await client.get(f"{url}/custody", headers=dispatcher.headers)).json()
+    assert [e["kind"] for e in ledger["entries"]] == ["created", "failed"]
+    assert ledger["entries"][-1]["lat"] == INSIDE["lat"]
+    assert ledger["verification"]["valid"] is True
+    returned = await client.post(f"{url}/status", headers=courier.headers,
+                                 json={"action": "complete_return"})
+    assert returned.json()["error"]["code"] == "handoff_scan_required"
