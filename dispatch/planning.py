@@ -10,8 +10,10 @@ integer clock small. How live state maps onto the routing model:
 * parcels on board (`picked_up`, `at_dropoff`) are `OnboardParcel`s pinned to their courier;
 * an order whose courier is already at the pickup (`at_pickup`) is treated the same way: it is
   never moved to someone else, and its pickup is shown as the courier's first stop;
-* accepted (`assigned`) and offered orders are shipments pinned to their courier, with soft
-  windows (a late promise is still a promise); a re-plan may move accepted ones only when the
+* accepted (`assigned`) and offered orders are shipments pinned to their courier; their windows
+  are hard while the courier can still make them (so new work never makes a promise late),
+  and dropped once it cannot (a late promise is still a promise: `keep_promised` puts any such
+  order back on its courier's route). A re-plan may move accepted ones only when the
   caller builds the problem with `reassignable=True` and adopts the result because it gains
   more than a threshold (`worth_reassigning`);
 * pending orders are optional shipments with hard windows and a penalty that grows with their
@@ -55,6 +57,7 @@ __all__ = [
     "courier_may_serve",
     "outside_zone_orders",
     "plan_objective",
+    "keep_promised",
     "order_of",
     "HARD_UNSERVABLE_REASONS",
 ]
@@ -216,6 +219,15 @@ def _stop(location: int, window: tuple[float, float] | None, service_s: float, *
     return Stop(location, max(0.0, earliest), latest, service_s, soft)
 
 
+def _keepable(window: tuple[float, float] | None,
+              direct_s: float) -> tuple[float, float] | None:
+    """A promised order's window as a hard bound, unless the courier cannot make it even going
+    straight there: then its end is dropped (the order is late; the plan still serves it)."""
+    if window is None or window[1] >= direct_s:
+        return window
+    return (window[0], math.inf)
+
+
 def courier_may_serve(order: OrderState, courier: CourierState,
                       excluded: frozenset[tuple[int, int]]) -> bool:
     """Zones and past offers: the rules the routing model itself cannot express."""
@@ -264,17 +276,28 @@ def build_problem(
         if o.status in HELD_STATUSES:
             if k is None:
                 continue
+            dur = durations[options.vehicle_profile[snapshot.couriers[k].vehicle]]
+            start = index[(snapshot.couriers[k].lat, snapshot.couriers[k].lon)]
+            reach_s = float(dur[start, dropoff_loc])
             onboard.append(OnboardParcel(
-                sid, k, _stop(dropoff_loc, o.dropoff_window_s, dropoff_s, soft=True), o.size))
+                sid, k, _stop(dropoff_loc, _keepable(o.dropoff_window_s, reach_s), dropoff_s,
+                              soft=False), o.size))
             held.setdefault(k, []).append(o.id)
             load[k] = load.get(k, 0) + o.size
         elif o.status in PROMISED_STATUSES:
             if k is None:
                 continue
+            dur = durations[options.vehicle_profile[snapshot.couriers[k].vehicle]]
+            start = index[(snapshot.couriers[k].lat, snapshot.couriers[k].lon)]
+            pickup_window = _keepable(o.pickup_window_s, float(dur[start, pickup_loc]))
+            at_pickup_s = max(float(dur[start, pickup_loc]),
+                              pickup_window[0] if pickup_window else 0.0)
+            dropoff_window = _keepable(o.dropoff_window_s, at_pickup_s + pickup_s
+                                       + float(dur[pickup_loc, dropoff_loc]))
             shipments.append(Shipment(
                 sid,
-                _stop(pickup_loc, o.pickup_window_s, pickup_s, soft=True),
-                _stop(dropoff_loc, o.dropoff_window_s, dropoff_s, soft=True),
+                _stop(pickup_loc, pickup_window, pickup_s, soft=False),
+                _stop(dropoff_loc, dropoff_window, dropoff_s, soft=False),
                 size=o.size, priority=5, required=True, assigned_vehicle=k,
                 reassignable=reassignable and o.status == "assigned",
             ))
@@ -439,6 +462,31 @@ def enforce_exclusions(built: BuiltProblem, plan: Plan, *, max_candidates: int =
             sequences[placed[0]] = placed[1]
     return schedule_routes(problem, sequences, unassigned=tuple(unassigned),
                            solver=plan.solver)
+
+
+def keep_promised(built: BuiltProblem, plan: Plan) -> Plan:
+    """Accepted, offered and carried orders never fall off their courier's route: any the
+    solver left out (their windows clash) go at the end of it, late but visible."""
+    problem = built.problem
+    left = {u.shipment_id for u in plan.unassigned}
+    sequences = [[v.ref for v in r.visits] for r in plan.routes]
+    sequences += [[] for _ in range(len(problem.vehicles) - len(sequences))]
+    changed = False
+    for s in problem.shipments:
+        if s.id in left and s.assigned_vehicle is not None and s.pinned_vehicle is not None:
+            sequences[s.pinned_vehicle] += [StopRef(s.id, StopKind.PICKUP),
+                                            StopRef(s.id, StopKind.DELIVERY)]
+            changed = True
+    for p in problem.onboard:
+        ref = StopRef(p.id, StopKind.DELIVERY)
+        if not any(ref in seq for seq in sequences):
+            sequences[p.vehicle].append(ref)
+            changed = True
+    if not changed:
+        return plan
+    placed = {ref.shipment_id for seq in sequences for ref in seq}
+    return schedule_routes(problem, sequences, solver=plan.solver, unassigned=tuple(
+        u for u in plan.unassigned if u.shipment_id not in placed))
 
 
 def plan_objective(problem: Problem, plan: Plan) -> float:

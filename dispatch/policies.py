@@ -32,6 +32,7 @@ from dispatch.planning import (
     courier_may_serve,
     decision_from_plan,
     enforce_exclusions,
+    keep_promised,
     outside_zone_orders,
     plan_objective,
     shipment_id,
@@ -81,8 +82,10 @@ class BatchPolicy:
         if try_free:
             free = build_problem(snapshot, matrices, options=self.options, reassignable=True)
             left_s = max(0.05, time_limit_s - (time.perf_counter() - started))
-            free_plan = enforce_exclusions(free, solve(free.problem, time_limit_s=left_s,
-                                                       seed=seed, initial=plan))
+            # A cold start: warm-started from the kept plan, local search seldom moves a
+            # whole pickup-and-delivery pair to another courier, which is the point here.
+            free_plan = keep_promised(free, enforce_exclusions(
+                free, solve(free.problem, time_limit_s=left_s, seed=seed)))
             if worth_reassigning(plan_objective(built.problem, plan),
                                  plan_objective(free.problem, free_plan),
                                  min_gain=self.reassign_gain or 0.0):
@@ -99,7 +102,7 @@ def _solve(built: BuiltProblem, time_limit_s: float, seed: int) -> Plan:
         return schedule_routes(built.problem, [], unassigned=())
     plan = solve(built.problem, time_limit_s=max(0.05, time_limit_s), seed=seed,
                  initial=built.initial)
-    return enforce_exclusions(built, plan)
+    return keep_promised(built, enforce_exclusions(built, plan))
 
 
 def current_sequences(built: BuiltProblem) -> list[list[StopRef]]:

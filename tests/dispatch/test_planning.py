@@ -69,17 +69,31 @@ def test_parcels_on_board_and_at_pickup_stay_with_their_courier():
     assert [o for o, _ in decision.offers] == [12]
 
 
-def test_accepted_orders_are_pinned_and_keep_soft_windows():
+def test_accepted_orders_are_pinned_and_keep_their_windows_while_they_can_be_met():
     snap = Snapshot((courier(1, 0), courier(2, 10)),
                     (order(10, 10, 10.5, status="assigned", courier_id=1,
-                           dropoff_window_s=(0, 60)),))
+                           dropoff_window_s=(0, 60)),
+                     order(11, 0.5, 1, status="assigned", courier_id=1,
+                           dropoff_window_s=(0, 3600))))
     built = build_problem(snap, matrices(snap))
-    (shipment,) = built.problem.shipments
-    assert shipment.pinned_vehicle == 0 and shipment.required
-    assert shipment.delivery.soft_latest
+    late, on_time = built.problem.shipments
+    assert late.pinned_vehicle == 0 and late.required
+    # 10 km in a minute is impossible: the bound goes, the order stays with its courier.
+    assert late.delivery.latest_s == math.inf and not late.delivery.soft_latest
+    assert on_time.delivery.latest_s == 3600 and not on_time.delivery.soft_latest
     decision = _decide(snap, reassign_gain=None)
-    assert [s.order_id for s in decision.routes[1]] == [10, 10]
+    assert sorted(s.order_id for s in decision.routes[1]) == [10, 10, 11, 11]
     assert decision.reassignments == [] and decision.offers == []
+
+
+def test_promised_orders_whose_windows_clash_stay_on_the_route():
+    snap = Snapshot((courier(1, 0),),
+                    (order(10, 3, 3.2, status="assigned", courier_id=1,
+                           dropoff_window_s=(0, 900)),
+                     order(11, -3, -3.2, status="assigned", courier_id=1,
+                           dropoff_window_s=(0, 900))))
+    decision = _decide(snap, reassign_gain=None)
+    assert sorted(s.order_id for s in decision.routes[1]) == [10, 10, 11, 11]
 
 
 def test_accepted_orders_move_only_for_a_large_gain():
