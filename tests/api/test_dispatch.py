@@ -358,3 +358,75 @@ async def test_every_order_state_the_planner_writes_is_consistent(app, portland)
                                      positions=NoLivePositions())
     assert all(isinstance(o, OrderState) for o in loaded.snapshot.orders)
     assert all(math.isfinite(c.lat) for c in loaded.snapshot.couriers)
+
+
+async def test_a_broadcast_goes_to_the_first_courier_who_accepts(
+        app, client, actors, make_order, portland):
+    runtime = app.state.dispatch
+    dispatcher = await actors.make("dispatcher")
+    first = await _courier(app, actors, portland, OLD_TOWN)
+    second = await _courier(app, actors, portland, PEARL)
+    order = await _order(make_order, None, OLD_TOWN, LLOYD)
+    saved = runtime.config
+    runtime.config = dataclasses.replace(saved, cascade_mode="broadcast",
+                                         cascade_radius_m=5000)
+    try:
+        summary = await _run(client, dispatcher, policy="cascade")
+    finally:
+        runtime.config = saved
+    offers = {o["courier_id"]: o for o in summary["offers"] if o["order_id"] == order["id"]}
+    assert set(offers) == {first.courier_id, second.courier_id}
+    taken = await client.post(f"/api/v1/offers/{offers[second.courier_id]['id']}/accept",
+                              headers=second.headers)
+    assert taken.json()["order"] == {"id": order["id"], "status": "assigned",
+                                     "courier_id": second.courier_id}
+    late = await client.post(f"/api/v1/offers/{offers[first.courier_id]['id']}/accept",
+                             headers=first.headers)
+    assert late.status_code == 409 and late.json()["error"]["code"] == "offer_closed"
+
+
+async def test_accepted_work_moves_when_a_replan_gains_enough(
+        app, client, actors, make_order, portland):
+    runtime = app.state.dispatch
+    dispatcher = await actors.make("dispatcher")
+    far = await _courier(app, actors, portland, HOSFORD)
+    near = await _courier(app, actors, portland, GOOSE_HOLLOW)
+    order = await _order(make_order, None, GOOSE_HOLLOW, PEARL)
+    assigned = await client.post(f"/api/v1/orders/{order['id']}/assign",
+                                 json={"courier_id": far.courier_id}, headers=dispatcher.headers)
+    assert assigned.status_code == 200, assigned.text
+    saved, saved_at = runtime.config, runtime._last_reassign
+    runtime.config = dataclasses.replace(saved, reassign_gain=0.2)
+    runtime._last_reassign = -math.inf
+    try:
+        summary = await _run(client, dispatcher)
+    finally:
+        runtime.config, runtime._last_reassign = saved, saved_at
+    assert summary["reassigned"] >= 1
+    assert _offer_of(summary, order["id"])["courier_id"] == near.courier_id
+    events = (await client.get(f"/api/v1/orders/{order['id']}",
+                               headers=dispatcher.headers)).json()["events"]
+    assert [e["type"] for e in events][-3:] == ["assign", "unassign", "offer"]
+    assert events[-2]["details"]["reason"] == "replanned"
+
+
+async def test_a_failure_while_applying_leaves_nothing_half_done(
+        app, client, actors, make_order, portland, monkeypatch):
+    dispatcher = await actors.make("dispatcher")
+    await _courier(app, actors, portland, PIONEER_SQUARE)
+    order = await _order(make_order, None, PIONEER_SQUARE, PEARL)
+    import dispatch.planner
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(dispatch.planner, "replace_routes", broken)
+    with pytest.raises(RuntimeError):
+        await app.state.dispatch.run_once()
+    monkeypatch.undo()
+    async with app.state.sessionmaker() as session:
+        stored = await session.get(Order, order["id"])
+        offers = (await session.scalars(select(DispatchOffer).where(
+            DispatchOffer.order_id == order["id"]))).all()
+    assert stored.status == "pending" and stored.courier_id is None and offers == []
+    assert _offer_of(await _run(client, dispatcher), order["id"]) is not None
