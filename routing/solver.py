@@ -51,6 +51,8 @@ REQUIRED_ARCS = 40
 #: From this many stops on, the first solution is our greedy construction (``construct``):
 #: OR-Tools' insertion heuristics take tens of seconds on city-sized problems.
 GREEDY_FROM_STOPS = 300
+#: Below this many seconds left, a constructed or warm-start plan is returned without a search.
+MIN_SEARCH_S = 0.3
 #: Share of the budget VROOM may take when it provides the warm start.
 VROOM_SHARE = 0.6
 #: Whether route minimisation lets windows be broken at a cost while it reinserts a removed
@@ -148,6 +150,7 @@ class _Layout:
         top_optional = 0 if top_priority is None else int(
             round(p.weights.per_unassigned * (1 + top_priority) * COST_SCALE)
         )
+        started = time.monotonic()
         out = _Matrices(self, top_optional)
         base = previous if previous is not None and previous.is_prefix_of(out) else None
         if base is not None and len(base.lists) < len(set(k for _, _, k in out.matrix_keys())):
@@ -182,6 +185,9 @@ class _Layout:
             out.by_profile[kind, pr] = lists
         if base is not None:
             out.max_cost = max(out.max_cost, base.max_cost)
+            out.build_s = base.build_s
+        else:
+            out.build_s = time.monotonic() - started
         return out
 
 
@@ -202,6 +208,8 @@ class _Matrices:
         self.sources = {pr: (p.durations_s[pr], p.distances_m[pr]) for pr in layout.profiles}
         self.top_optional = top_optional
         self.max_cost = 1
+        #: Seconds a full build of these matrices took: a yardstick for the model's own cost.
+        self.build_s = 0.0
         self.lists: dict[tuple, list[list[int]]] = {}
         self.by_profile: dict[tuple[str, str], list[list[int]]] = {}
 
@@ -419,6 +427,7 @@ class _Model:
         top_optional = 0 if top_priority is None else int(
             round(p.weights.per_unassigned * (1 + top_priority) * COST_SCALE)
         )
+        started = time.monotonic()
         out = _Matrices(self, top_optional)
         base = previous if previous is not None and previous.is_prefix_of(out) else None
         if base is not None and len(base.lists) < len(set(k for _, _, k in out.matrix_keys())):
@@ -453,6 +462,9 @@ class _Model:
             out.by_profile[kind, pr] = lists
         if base is not None:
             out.max_cost = max(out.max_cost, base.max_cost)
+            out.build_s = base.build_s
+        else:
+            out.build_s = time.monotonic() - started
         return out
 
 
@@ -473,6 +485,8 @@ class _Matrices:
         self.sources = {pr: (p.durations_s[pr], p.distances_m[pr]) for pr in layout.profiles}
         self.top_optional = top_optional
         self.max_cost = 1
+        #: Seconds a full build of these matrices took: a yardstick for the model's own cost.
+        self.build_s = 0.0
         self.lists: dict[tuple, list[list[int]]] = {}
         self.by_profile: dict[tuple[str, str], list[list[int]]] = {}
 
@@ -703,7 +717,11 @@ def _params(
 
 class _Budget:
     def __init__(self, time_limit_s: float) -> None:
-        self.deadline = time.monotonic() + time_limit_s
+        self.started = time.monotonic()
+        self.deadline = self.started + time_limit_s
+
+    def spent_s(self) -> float:
+        return time.monotonic() - self.started
 
     def left_s(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
@@ -944,6 +962,14 @@ def solve(
         raise ValueError(f"unknown warm start {warm_start!r}")
     elif layout.n_stops > GREEDY_FROM_STOPS:
         routes = _routes_from_sequences(layout, matrices, greedy_sequences(problem))
+
+    overhead_s = max(budget.spent_s(), matrices.build_s)
+    if routes is not None and budget.left_s() < max(MIN_SEARCH_S, 2 * overhead_s):
+        # Building and reading the model costs about what preparing the matrices did, and the
+        # first search steps as much again: that would overrun the budget, so the constructed
+        # or warm-start plan is the answer.
+        log.debug("no time left for a search; returning the constructed plan")
+        return _plan(layout, matrices, routes)
 
     # Phase 1: a complete first solution, unless the warm start is one.
     best = routes
