@@ -430,3 +430,27 @@ async def test_a_failure_while_applying_leaves_nothing_half_done(
             DispatchOffer.order_id == order["id"]))).all()
     assert stored.status == "pending" and stored.courier_id is None and offers == []
     assert _offer_of(await _run(client, dispatcher), order["id"]) is not None
+
+
+async def test_live_positions_from_the_tracking_store_are_planned_from(
+        app, client, actors, make_order, portland, settings):
+    """The tracking live store's last fix (newer than the stored position) is where planning
+    and the route's geometry start."""
+    dispatcher = await actors.make("dispatcher")
+    courier = await _courier(app, actors, portland, HOSFORD)  # stored position: Hosford
+    fix = {"id": courier.courier_id, "lat": PEARL[0], "lon": PEARL[1],
+           "ts": datetime.now(UTC).timestamp() + 1, "speed": 0, "heading": 0, "acc": 5}
+    key = f"{settings.redis_prefix}tracking:last"
+    await app.state.redis.hset(key, str(courier.courier_id), orjson.dumps(fix))
+    try:
+        live = await app.state.dispatch.positions.latest([courier.courier_id])
+        assert live[courier.courier_id][:2] == PEARL
+        order = await _order(make_order, None, PEARL, OLD_TOWN)
+        offer = _offer_of(await _run(client, dispatcher), order["id"])
+        await client.post(f"/api/v1/offers/{offer['id']}/accept", headers=courier.headers)
+        route = (await client.get(f"/api/v1/couriers/{courier.courier_id}/route",
+                                  headers=courier.headers)).json()
+    finally:
+        await app.state.redis.hdel(key, str(courier.courier_id))
+    start_lon, start_lat = route["geometry"]["coordinates"][0]
+    assert abs(start_lat - PEARL[0]) < 0.003 and abs(start_lon - PEARL[1]) < 0.003
