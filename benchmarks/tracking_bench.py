@@ -185,22 +185,27 @@ async def run_load(loadgen: Path, port: int, path: str, tokens_file: Path, couri
                    probe: FeedProbe | None, server_pid: int) -> dict:
     process = await asyncio.create_subprocess_exec(
         str(loadgen), "127.0.0.1", str(port), path, str(tokens_file), str(couriers), str(rate),
-        str(points), str(warmup_s), str(measure_s), stdout=subprocess.PIPE)
+        str(points), str(warmup_s), str(measure_s), stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE)
+    await process.stderr.readline()  # "connected N": sending starts half a second later
     if probe is not None:
         probe.latencies_s.clear()
         probe.entries = 0
-    await asyncio.sleep(warmup_s + 3.0)  # handshakes + warm-up
+    await asyncio.sleep(warmup_s + 0.5)
     if probe is not None:
         probe.recording = True
     cpu_before, wall_before = process_tree_cpu_s(server_pid), time.monotonic()
     await asyncio.sleep(measure_s * 0.9)
     server_cpu_cores = ((process_tree_cpu_s(server_pid) - cpu_before)
                         / (time.monotonic() - wall_before))
-    out, _ = await process.communicate()
+    out, err = await process.communicate()
     if probe is not None:
         probe.recording = False
     result = json.loads(out)
     result["server_cpu_cores"] = round(server_cpu_cores, 2)
+    for line in err.decode().splitlines():
+        if line.startswith("worst_ack_ms_per_second:"):
+            result["worst_ack_ms_per_second"] = [float(x) for x in line.split(":")[1].split()]
     if probe is not None:
         lat = probe.latencies_s
         result.update({

@@ -50,6 +50,7 @@ typedef struct {
 static conn_t conns[MAX_CONNS];
 static long long hist[HIST_BUCKETS];
 static long long hist_n;
+static double second_max[3600]; /* worst ack latency per second of the measurement window */
 static double hist_max;
 
 static double now_s(void) {
@@ -176,6 +177,8 @@ int main(int argc, char **argv) {
         }
     }
     double connect_s = now_s() - t_start;
+    fprintf(stderr, "connected %d\n", open_count); /* the driver starts its clocks here */
+    fflush(stderr);
     double t0 = now_s() + 0.5;
     for (int i = 0; i < n; i++) conns[i].next_send = t0 + (rate > 0 ? (i % 1000) / 1000.0 / rate : 0);
     double measure_from = t0 + warmup, measure_to = measure_from + measure;
@@ -255,7 +258,12 @@ int main(int argc, char **argv) {
                         }
                         while (c->ring_tail < c->ring_head && c->ring_seq[c->ring_tail % RING] <= s) {
                             double ts = c->ring_t[c->ring_tail % RING];
-                            if (ts >= measure_from && ts < measure_to) { record(ta - ts); measured_points_acked += points; }
+                            if (ts >= measure_from && ts < measure_to) {
+                                record(ta - ts);
+                                measured_points_acked += points;
+                                int sec = (int)(ts - measure_from);
+                                if (sec >= 0 && sec < 3600 && ta - ts > second_max[sec]) second_max[sec] = ta - ts;
+                            }
                             c->ring_tail++;
                         }
                         if (s > c->acked_seq) c->acked_seq = s;
@@ -288,5 +296,9 @@ int main(int argc, char **argv) {
            n, open_count, alive, connect_s, rate, points, measure, sent_msgs, acks, acked_points,
            unacked_msgs, blocked, rejected_msgs, rejected_points, errors, measured_sent * points / measure,
            measured_points_acked / measure, pct(0.50) * 1e3, pct(0.99) * 1e3, hist_max * 1e3);
+    /* the worst ack per second, to tell a steady state from a transient */
+    fprintf(stderr, "worst_ack_ms_per_second:");
+    for (int sec = 0; sec < (int)measure && sec < 3600; sec++) fprintf(stderr, " %.0f", second_max[sec] * 1e3);
+    fprintf(stderr, "\n");
     return 0;
 }
