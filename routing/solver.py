@@ -2,20 +2,25 @@
 
 How it searches, and why:
 
-1. **Model.** One OR-Tools node per stop, per vehicle start and per vehicle end, so several stops
-   may share a location. Travel times and arc costs are registered as *matrices*
-   (``RegisterTransitMatrix``), one per vehicle profile: no Python callback runs in the search's
-   hot loop. Times are integer ticks (``Problem.ticks_per_s``), rounded up so that any plan the
-   model accepts is also feasible on the float matrices. Every shipment sits in a disjunction
-   (huge penalty if required), so an impossible order comes back unassigned with a reason instead
-   of making the whole model infeasible.
+1. **Model.** One OR-Tools node per vehicle start, per vehicle end and per stop, so several
+   stops may share a location. Travel times and arc costs are registered as *matrices*
+   (``RegisterTransitMatrix``), one per distinct source matrix: no Python callback runs in the
+   search's hot loop. Times are integer ticks (``Problem.ticks_per_s``), rounded up so that any
+   plan the model accepts is also feasible on the float matrices. Every shipment sits in a
+   disjunction (a required one with a penalty above any detour), so an impossible order comes
+   back unassigned with a reason instead of making the whole model infeasible. Pinned and
+   on-board stops are held on their vehicle by an "owner" dimension the search's filters check.
 2. **First solution.** A warm start if given (the previous plan, repaired where the world moved
-   on), else VROOM's plan if asked for and installed, else OR-Tools' parallel cheapest insertion.
+   on, with new orders appended greedily), else VROOM's plan if asked for and installed, else
+   for city-sized problems our numpy greedy construction (``construct``), else OR-Tools'
+   parallel cheapest insertion. If building the OR-Tools model would overrun the budget, that
+   first plan is returned as it is.
 3. **Route minimisation** (only when ``Weights.per_vehicle`` > 0). OR-Tools' local search rarely
    empties a route by itself, because every step towards it costs distance. So, while a share of
    the budget remains: ban the route with the fewest stops, keep the others as they are, and let
    guided local search put the orphaned stops back elsewhere; keep the smaller fleet if it does.
-4. **Improvement.** Guided local search on distance with the fleet fixed for the time left.
+4. **Improvement.** Guided local search on distance with the fleet fixed, for the time left
+   (without the per-vehicle cost, which would swamp guided local search's penalty step).
 
 OR-Tools' routing search is single-threaded and has no random seed; for a given problem, budget
 and ``solution_limit`` it is deterministic. ``seed`` drives our own choices (ties in route
