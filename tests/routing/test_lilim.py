@@ -38,3 +38,16 @@ def test_the_shared_set_has_56_instances_with_best_knowns():
     assert {p.stem for p in paths} == set(bks)
     problem = lilim.read(DATA_DIR / "lc104.txt")  # speed field 0: ignored
     assert problem.durations_s["default"][0, 1] > 0
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not DATA_DIR.exists(), reason="shared Li & Lim data not present")
+def test_lc101_is_solved_at_best_known_vehicles():
+    from routing.solver import solve
+    from routing.validator import validate
+
+    problem = lilim.read(DATA_DIR / "lc101.txt")
+    report = validate(problem, solve(problem, time_limit_s=3.0, seed=0))
+    assert report.feasible, report.violations
+    assert report.vehicles_used == 10
+    assert report.distance_m == pytest.approx(828.94, rel=0.02)
