@@ -224,7 +224,8 @@ async def bench(args) -> dict:
             row = {"cycle": n, "reassign_considered": reassign, "couriers": summary.couriers,
                    "open_orders": summary.open_orders,
                    "offers": len(summary.offers), "assigned": summary.assigned,
-                   "unservable": len(summary.unservable), **summary.timings_s}
+                   "unservable": len(summary.unservable), **summary.timings_s,
+                   "cpu": summary.cpu_s}
             cycles.append(row)
             print(f"  cycle {n:2d}: {summary.open_orders:3d} open, {len(summary.offers):3d} "
                   f"offers | load {row['load']:.3f} matrix {row['matrix']:.3f} solve "
@@ -246,6 +247,10 @@ async def bench(args) -> dict:
         "cold": {p: cycles[0][p] for p in phases},
         "p50_s": {p: round(statistics.median([c[p] for c in warm]), 4) for p in phases},
         "p99_s": {p: round(_pct([c[p] for c in warm], 99), 4) for p in phases},
+        "cpu_p50_s": {p: round(statistics.median([c["cpu"][p] for c in warm]), 4)
+                      for p in phases},
+        "cpu_p99_s": {p: round(_pct([c["cpu"][p] for c in warm], 99), 4) for p in phases},
+        "load_average": os.getloadavg(),
         "cycles": cycles,
         "machine": {"cpus": os.cpu_count(), "python": platform.python_version(),
                     "platform": platform.platform()},
@@ -275,10 +280,12 @@ def main() -> int:
     print(f"\n{args.couriers} couriers, {args.orders} open orders, solver budget "
           f"{args.solver_time} s, {result['warm_cycles']} warm cycles "
           f"({time.perf_counter() - started:.0f} s wall)")
-    print(f"{'phase':8s} {'cold':>8s} {'p50':>8s} {'p99':>8s}")
+    print(f"{'phase':8s} {'cold':>8s} {'p50':>8s} {'p99':>8s} {'cpu p50':>8s} {'cpu p99':>8s}")
     for phase in ("load", "matrix", "solve", "apply", "total"):
         print(f"{phase:8s} {result['cold'][phase]:8.3f} {result['p50_s'][phase]:8.3f} "
-              f"{result['p99_s'][phase]:8.3f}")
+              f"{result['p99_s'][phase]:8.3f} {result['cpu_p50_s'][phase]:8.3f} "
+              f"{result['cpu_p99_s'][phase]:8.3f}")
+    print(f"load average (1, 5, 15 min) at the end: {result['load_average']}")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(result, indent=2))
     print(f"wrote {args.json}")
