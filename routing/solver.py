@@ -722,11 +722,7 @@ def _params(
 
 class _Budget:
     def __init__(self, time_limit_s: float) -> None:
-        self.started = time.monotonic()
-        self.deadline = self.started + time_limit_s
-
-    def spent_s(self) -> float:
-        return time.monotonic() - self.started
+        self.deadline = time.monotonic() + time_limit_s
 
     def left_s(self) -> float:
         return max(0.0, self.deadline - time.monotonic())
@@ -968,7 +964,8 @@ def solve(
     elif layout.n_stops > GREEDY_FROM_STOPS:
         routes = _routes_from_sequences(layout, matrices, greedy_sequences(problem))
 
-    overhead_s = max(budget.spent_s(), matrices.build_s)
+    # Not the time spent so far, which may be VROOM's: the matrices' cost predicts the model's.
+    overhead_s = matrices.build_s
     if routes is not None and budget.left_s() < max(MIN_SEARCH_S, 2 * overhead_s):
         # Building and reading the model costs about what preparing the matrices did, and the
         # first search steps as much again: that would overrun the budget, so the constructed
