@@ -103,6 +103,13 @@ class TravelModels:
         """Credit line to show with results derived from the network (may be empty)."""
         return self.network.attribution if self.network else ""
 
+    def close(self) -> None:
+        """Stop matrix worker processes (only started with ``matrix_workers > 0``)."""
+        for model in self.models.values():
+            close = getattr(model, "close", None)
+            if close is not None:
+                close()
+
     def describe(self) -> dict[str, Any]:
         """A JSON-ready summary: kind, network, per-profile model kinds, reason."""
         return {
