@@ -18,7 +18,7 @@ from pathlib import Path
 
 import orjson
 import pytest
-from sqlalchemy import any_, select, update
+from sqlalchemy import any_, select, text, update
 
 from dispatch.dispatch_models import DispatchOffer, PlannedStop
 from dispatch.locations import point_ewkt
@@ -71,11 +71,15 @@ async def portland(app):
 
 @pytest.fixture(autouse=True)
 async def _fresh_fleet(app, portland):
-    """Each test plans with its own couriers: the previous tests' Portland couriers go home."""
+    """Each test plans with its own couriers and orders: the previous tests' Portland couriers
+    go home and their open Portland orders are withdrawn."""
     yield
     async with app.state.sessionmaker() as session:
         await session.execute(update(Courier).where(portland == any_(Courier.zone_ids))
                               .values(shift_state="off"))
+        await session.execute(text(
+            "UPDATE orders SET status = 'cancelled' WHERE status IN "
+            "('pending', 'offered', 'assigned') AND ST_X(pickup_location::geometry) < -100"))
         await session.commit()
 
 
