@@ -173,6 +173,15 @@ def process_tree_cpu_s(pid: int) -> float:
     return total
 
 
+def database_cpu_s(dbname: str) -> float:
+    """CPU seconds of the PostgreSQL backends serving the benchmark's database."""
+    with psycopg.connect(conninfo(dbname)) as conn:
+        pids = [r[0] for r in conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
+            (dbname,))]
+    return sum(process_tree_cpu_s(pid) for pid in pids)
+
+
 def quantile(values: list[float], q: float) -> float | None:
     if not values:
         return None
@@ -182,7 +191,7 @@ def quantile(values: list[float], q: float) -> float | None:
 
 async def run_load(loadgen: Path, port: int, path: str, tokens_file: Path, couriers: int,
                    rate: float, points: int, warmup_s: float, measure_s: float,
-                   probe: FeedProbe | None, server_pid: int) -> dict:
+                   probe: FeedProbe | None, server_pid: int, dbname: str | None = None) -> dict:
     process = await asyncio.create_subprocess_exec(
         str(loadgen), "127.0.0.1", str(port), path, str(tokens_file), str(couriers), str(rate),
         str(points), str(warmup_s), str(measure_s), stdout=subprocess.PIPE,
@@ -194,15 +203,21 @@ async def run_load(loadgen: Path, port: int, path: str, tokens_file: Path, couri
     await asyncio.sleep(warmup_s + 0.5)
     if probe is not None:
         probe.recording = True
+    db_before = database_cpu_s(dbname) if dbname else 0.0
     cpu_before, wall_before = process_tree_cpu_s(server_pid), time.monotonic()
     await asyncio.sleep(measure_s * 0.9)
-    server_cpu_cores = ((process_tree_cpu_s(server_pid) - cpu_before)
-                        / (time.monotonic() - wall_before))
+    wall = time.monotonic() - wall_before
+    server_cpu_cores = (process_tree_cpu_s(server_pid) - cpu_before) / wall
+    db_cpu_cores = ((database_cpu_s(dbname) - db_before) / wall) if dbname else None
+    load_average = os.getloadavg()[0]
     out, err = await process.communicate()
     if probe is not None:
         probe.recording = False
     result = json.loads(out)
     result["server_cpu_cores"] = round(server_cpu_cores, 2)
+    if db_cpu_cores is not None:
+        result["postgres_cpu_cores"] = round(db_cpu_cores, 2)
+    result["machine_load_average"] = round(load_average, 1)
     for line in err.decode().splitlines():
         if line.startswith("worst_ack_ms_per_second:"):
             result["worst_ack_ms_per_second"] = [float(x) for x in line.split(":")[1].split()]
@@ -244,7 +259,7 @@ async def main_async(args: argparse.Namespace) -> list[dict]:
                 before = count_points(dbname)
                 row = await run_load(loadgen, port, "/ws/courier", tokens_file, args.couriers,
                                      rate, points, args.warmup_s, args.measure_s, probe,
-                                     server.pid)
+                                     server.pid, dbname)
                 await asyncio.sleep(1.0)
                 stored = count_points(dbname) - before
                 row.update({"target": f"courier serve --workers {args.workers}",

@@ -1,7 +1,7 @@
 """PostGIS edge of tracking: the batched history writer and the track query.
 
 One call of `commit_batch` is one transaction for every courier that sent points during one
-event-loop tick: lock (and create) the couriers' cursors with a single upsert, decide each
+event-loop tick: lock (and create) the couriers' cursors in one statement, decide each
 submission with the pure `tracking.ingest.decide`, insert all accepted points with one
 multi-row `INSERT ... SELECT FROM unnest(...)` that also moves the cursors (one statement, so
 a batch costs two round trips and the commit). Nothing is acknowledged before this
@@ -28,11 +28,21 @@ Submission = tuple[int, list[Fix]]
 #: Advisory lock id serialising partition creation across workers ("trak" in ASCII).
 _PARTITION_LOCK_KEY = 0x7472616B
 
+# Lock the couriers' cursors in id order (so concurrent batches never deadlock), creating the
+# missing ones. Rows created here are invisible to the locking SELECT (same snapshot), hence
+# the UNION with what the insert returned; a row another transaction created meanwhile is
+# picked up by running the statement again.
 _LOCK_CURSORS = """
-INSERT INTO tracking_cursors (courier_id)
-SELECT unnest(%(ids)s::text::bigint[]) ORDER BY 1
-ON CONFLICT (courier_id) DO UPDATE SET courier_id = EXCLUDED.courier_id
-RETURNING courier_id, last_seq, last_ts_s, last_lat, last_lon
+WITH created AS (
+    INSERT INTO tracking_cursors (courier_id)
+    SELECT unnest(%(ids)s::text::bigint[]) ORDER BY 1
+    ON CONFLICT (courier_id) DO NOTHING
+    RETURNING courier_id, last_seq, last_ts_s, last_lat, last_lon
+), locked AS (
+    SELECT courier_id, last_seq, last_ts_s, last_lat, last_lon FROM tracking_cursors
+    WHERE courier_id = ANY(%(ids)s::text::bigint[]) ORDER BY courier_id FOR UPDATE
+)
+SELECT * FROM locked UNION ALL SELECT * FROM created
 """
 
 # Rows travel as one JSON document: orjson writes it in C and the server parses it in C, where
@@ -88,11 +98,19 @@ class PositionStore:
         """Decides and stores every submission in one transaction; one decision each."""
         ids = sorted({courier_id for courier_id, _ in submissions})
         async with self.engine.begin() as conn:
-            locked = (await conn.exec_driver_sql(_LOCK_CURSORS, {"ids": _id_array(ids)})).all()
             cursors: dict[int, Cursor] = {}
-            for courier_id, last_seq, ts_s, lat, lon in locked:
-                last = None if ts_s is None else Fix(lat=lat, lon=lon, ts_s=ts_s)
-                cursors[courier_id] = Cursor(courier_id, last_seq, last)
+            missing = ids
+            for _ in range(3):
+                locked = (await conn.exec_driver_sql(_LOCK_CURSORS,
+                                                     {"ids": _id_array(missing)})).all()
+                for courier_id, last_seq, ts_s, lat, lon in locked:
+                    last = None if ts_s is None else Fix(lat=lat, lon=lon, ts_s=ts_s)
+                    cursors[courier_id] = Cursor(courier_id, last_seq, last)
+                missing = [i for i in ids if i not in cursors]
+                if not missing:
+                    break
+            else:
+                raise RuntimeError(f"tracking cursors not lockable: {missing}")
             decisions: list[Decision] = []
             rows: list[dict[str, Any]] = []
             for courier_id, fixes in submissions:
