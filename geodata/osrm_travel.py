@@ -197,19 +197,24 @@ class OsrmTravelModel:
     def snap(self, point: LatLon) -> Snapped:
         """Nearest routable location within ``max_snap_distance_m`` (cached per point)."""
         lat, lon = as_latlon_array([point], role="point")[0]
-        key = (round(float(lat), 6), round(float(lon), 6))
+        cached = self._snap_cached(float(lat), float(lon))
+        if isinstance(cached, PointOffNetwork):
+            raise PointOffNetwork(cached.message, details=cached.details)
+        return cached
+
+    def _snap_cached(self, lat: float, lon: float) -> Snapped | PointOffNetwork:
+        """Snap result for a point, from the per-process LRU cache when seen before."""
+        key = (round(lat, 6), round(lon, 6))
         with self._lock:
             cached = self._snap_cache.get(key)
             if cached is not None:
                 self._snap_cache.move_to_end(key)
-        if cached is None:
-            cached = self._nearest(key[0], key[1])
-            with self._lock:
-                self._snap_cache[key] = cached
-                if len(self._snap_cache) > self._snap_cache_size:
-                    self._snap_cache.popitem(last=False)
-        if isinstance(cached, PointOffNetwork):
-            raise PointOffNetwork(cached.message, details=cached.details)
+                return cached
+        cached = self._nearest(key[0], key[1])
+        with self._lock:
+            self._snap_cache[key] = cached
+            if len(self._snap_cache) > self._snap_cache_size:
+                self._snap_cache.popitem(last=False)
         return cached
 
     def _nearest(self, lat: float, lon: float) -> Snapped | PointOffNetwork:
@@ -268,13 +273,17 @@ class OsrmTravelModel:
                 self._workers = None
 
     def _off_network_error(self, points: NDArray[np.float64], roles: list[str]) -> PointOffNetwork:
-        """Find every point without a road within the radius (slow path, errors only)."""
+        """Find every point without a road within the radius (slow path, errors only).
+
+        Goes through the snap cache, so a caller that retries without the offenders (and
+        snaps points to find them) pays for each Nearest lookup once.
+        """
         offenders = []
         per_role_index: dict[str, int] = {}
         for (lat, lon), role in zip(points.tolist(), roles, strict=True):
             index = per_role_index.get(role, 0)
             per_role_index[role] = index + 1
-            snapped = self._nearest(lat, lon)
+            snapped = self._snap_cached(lat, lon)
             if isinstance(snapped, PointOffNetwork):
                 offenders.append(
                     (role, index, lat, lon, snapped.details["points"][0]["distance_m"])
