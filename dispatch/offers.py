@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.dispatch_models import DispatchOffer, PlannedStop
 from dispatch.exceptions import Conflict, NotFound
 from dispatch.lifecycle import Action, OrderStatus, next_status
-from dispatch.models import Order, OrderEvent, User
+from dispatch.models import Courier, Order, OrderEvent, User
 from dispatch.orders import apply_action
 
 __all__ = [
@@ -40,6 +40,7 @@ __all__ = [
     "accept_offer",
     "decline_offer",
     "expire_due_offers",
+    "release_off_shift",
     "pending_offers",
     "offered_pairs",
     "next_expiry",
@@ -236,12 +237,43 @@ async def expire_due_offers(session: AsyncSession, *, now: datetime) -> list[Dis
     return due
 
 
+async def release_off_shift(session: AsyncSession, *, now: datetime) -> list[int]:
+    """Work promised to couriers who went off shift goes back to the planner: their open
+    offers are withdrawn and accepted orders not yet picked up are unassigned. Parcels they
+    carry stay theirs. Returns the released order ids."""
+    orders = list((await session.scalars(
+        select(Order).join(Courier, Courier.id == Order.courier_id)
+        .where(Courier.shift_state == "off",
+               Order.status.in_([OrderStatus.OFFERED.value, OrderStatus.ASSIGNED.value]))
+        .order_by(Order.id).with_for_update(of=Order, skip_locked=True))).all())
+    for order in orders:
+        courier_id = order.courier_id
+        await session.execute(
+            update(DispatchOffer)
+            .where(DispatchOffer.order_id == order.id, DispatchOffer.state == "pending")
+            .values(state="withdrawn", responded_at=now))
+        order.courier_id = None
+        if order.status == OrderStatus.OFFERED:
+            await apply_action(session, order, Action.EXPIRE, actor=None, now=now,
+                               courier_id=courier_id, event_type="offer_withdrawn",
+                               details={"reason": "courier_off_shift"})
+        else:
+            await apply_action(session, order, Action.UNASSIGN, actor=None, now=now,
+                               courier_id=courier_id, details={"reason": "courier_off_shift"})
+        await session.execute(delete(PlannedStop).where(PlannedStop.courier_id == courier_id,
+                                                        PlannedStop.order_id == order.id))
+    await session.flush()
+    return [o.id for o in orders]
+
+
 async def pending_offers(session: AsyncSession, *, courier_id: int, now: datetime
                          ) -> list[DispatchOffer]:
-    """The offers waiting for this courier's answer, oldest first."""
-    query = select(DispatchOffer).where(
+    """The offers waiting for this courier's answer, oldest first (not those whose order a
+    dispatcher has meanwhile assigned or cancelled)."""
+    query = (select(DispatchOffer).join(Order, Order.id == DispatchOffer.order_id).where(
         DispatchOffer.courier_id == courier_id, DispatchOffer.state == "pending",
-        DispatchOffer.expires_at > now).order_by(DispatchOffer.id)
+        DispatchOffer.expires_at > now, Order.status == OrderStatus.OFFERED.value)
+        .order_by(DispatchOffer.id))
     return list((await session.scalars(query)).all())
 
 

@@ -35,7 +35,7 @@ from dispatch.dispatch_models import DispatchOffer
 from dispatch.leader import check_fence
 from dispatch.lifecycle import Action, OrderStatus
 from dispatch.models import Order
-from dispatch.offers import create_offer, expire_due_offers, offer_orders
+from dispatch.offers import create_offer, expire_due_offers, offer_orders, release_off_shift
 from dispatch.orders import apply_action
 from dispatch.planning import Decision, PlanningOptions, profiles_needed, snapshot_points
 from dispatch.policies import Matrices, make_policy
@@ -86,6 +86,8 @@ class CycleSummary:
     reassigned: int = 0
     unservable: dict[int, str] = field(default_factory=dict)
     expired_offers: int = 0
+    #: Orders taken back from couriers who went off shift.
+    released_off_shift: list[int] = field(default_factory=list)
     skipped_changed: list[int] = field(default_factory=list)
     routes_pushed: int = 0
     timings_s: dict[str, float] = field(default_factory=dict)
@@ -101,6 +103,7 @@ class CycleSummary:
             "reassigned": self.reassigned,
             "unservable": [{"order_id": k, "reason": v} for k, v in self.unservable.items()],
             "expired_offers": self.expired_offers, "skipped_changed": self.skipped_changed,
+            "released_off_shift": self.released_off_shift,
             "routes_pushed": self.routes_pushed, "timings_s": self.timings_s,
             "cpu_s": self.cpu_s,
             "leader_epoch": self.leader_epoch,
@@ -150,6 +153,7 @@ async def run_cycle(
     now = datetime.now(UTC)
     async with sessionmaker() as session:
         expired = await expire_due_offers(session, now=now)
+        released = await release_off_shift(session, now=now)
         await check_fence(session, epoch=fence_epoch)
         await session.commit()
         loaded = await load_snapshot(session, now=now, positions=positions)
@@ -158,6 +162,7 @@ async def run_cycle(
     auto_accept = config.auto_accept if loaded.auto_accept is None else loaded.auto_accept
     summary = CycleSummary(policy_name, len(loaded.snapshot.couriers),
                            len(loaded.snapshot.orders), expired_offers=len(expired),
+                           released_off_shift=released,
                            leader_epoch=fence_epoch, started_at=now)
     t_load = time.perf_counter()
     cpu.append(time.process_time())

@@ -458,3 +458,23 @@ async def test_live_positions_from_the_tracking_store_are_planned_from(
         await app.state.redis.hdel(key, str(courier.courier_id))
     start_lon, start_lat = route["geometry"]["coordinates"][0]
     assert abs(start_lat - PEARL[0]) < 0.003 and abs(start_lon - PEARL[1]) < 0.003
+
+
+async def test_work_of_a_courier_who_goes_off_shift_goes_back_to_the_planner(
+        app, client, actors, make_order, portland):
+    dispatcher = await actors.make("dispatcher")
+    leaving = await _courier(app, actors, portland, BUCKMAN)
+    order = await _order(make_order, None, BUCKMAN, LLOYD)
+    offer = _offer_of(await _run(client, dispatcher), order["id"])
+    await client.post(f"/api/v1/offers/{offer['id']}/accept", headers=leaving.headers)
+    ended = await client.post(f"/api/v1/couriers/{leaving.courier_id}/shift",
+                              json={"action": "end"}, headers=leaving.headers)
+    assert ended.status_code == 200, ended.text
+    staying = await _courier(app, actors, portland, HOSFORD)
+    summary = await _run(client, dispatcher)
+    assert order["id"] in summary["released_off_shift"]
+    assert _offer_of(summary, order["id"])["courier_id"] == staying.courier_id
+    events = (await client.get(f"/api/v1/orders/{order['id']}",
+                               headers=dispatcher.headers)).json()["events"]
+    assert [e["type"] for e in events][-2:] == ["unassign", "offer"]
+    assert events[-2]["details"] == {"reason": "courier_off_shift"}
