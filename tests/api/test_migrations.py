@@ -62,3 +62,12 @@ def test_positions_are_partitioned_by_day(database_url):
                              "DATE '2031-01-01', 2)").fetchone()[0]
         assert again == 0
         conn.rollback()
+
+
+def test_one_head():
+    from alembic.script import ScriptDirectory
+
+    from api.database import alembic_config
+
+    heads = ScriptDirectory.from_config(alembic_config("postgresql://unused")).get_heads()
+    assert heads == ["0005"]
