@@ -254,3 +254,35 @@ def test_matrix_split_over_worker_processes_matches(monaco_network):
         assert (point["role"], point["index"]) == ("destinations", 1)
     finally:
         split.close()
+
+
+def test_unreachable_pairs_are_nan_and_routes_fail_with_no_route(tmp_path):
+    """Two streets 2.5 km apart with nothing between them: real OSRM, explicit gaps."""
+    from geodata.exceptions import NoRoute
+    from geodata.network_import import import_network
+
+    nodes, ways, next_id = [], [], 1
+    for way_id, lon in enumerate((69.20, 69.23), start=1):
+        refs = []
+        for k in range(6):
+            nodes.append(
+                f'<node id="{next_id}" version="1" lat="{41.30 + k * 0.001:.6f}" lon="{lon}"/>'
+            )
+            refs.append(f'<nd ref="{next_id}"/>')
+            next_id += 1
+        road = '<tag k="highway" v="residential"/>'
+        ways.append(f'<way id="{way_id}" version="1">{"".join(refs)}{road}</way>')
+    osm = tmp_path / "islands.osm"
+    osm.write_text(f'<?xml version="1.0"?>\n<osm version="0.6">{"".join(nodes + ways)}</osm>\n')
+    import_network(osm, name="islands", networks_dir=tmp_path, profiles=["car"], algorithms=["mld"])
+    car = load_travel_models(tmp_path, "islands").for_profile("car")
+
+    west_a, west_b, east = LatLon(41.301, 69.2001), LatLon(41.304, 69.2001), LatLon(41.302, 69.2301)
+    m = car.matrix([west_a, west_b, east])
+    assert m.durations_s[0, 1] > 0 and np.isfinite(m.durations_s[0, 1])
+    assert np.isnan(m.durations_s[0, 2]) and np.isnan(m.distances_m[2, 1])
+    assert m.reachable.tolist() == [[True, True, False], [True, True, False], [False, False, True]]
+    assert m.to_json()["durations_s"][2][0] is None
+    with pytest.raises(NoRoute) as info:
+        car.route([west_a, east])
+    assert info.value.code == "no_route"
