@@ -12,13 +12,14 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.couriers import courier_of_user, get_courier
 from dispatch.custody import CustodyKind
 from dispatch.custody_store import append_system_entry
+from dispatch.dispatch_models import DispatchOffer
 from dispatch.exceptions import Conflict, DuplicateObject, InvalidInput, NotFound
 from dispatch.lifecycle import ACTIVE_STATUSES, Action, OrderStatus, next_status
 from dispatch.locations import point_ewkt
@@ -138,7 +139,11 @@ async def _visibility(session: AsyncSession, user: User, query: Select) -> Selec
         return query.where(Order.buyer_id == user.id)
     if user.role == "courier":
         courier = await courier_of_user(session, user.id)
-        return None if courier is None else query.where(Order.courier_id == courier.id)
+        if courier is None:
+            return None
+        offered = select(DispatchOffer.order_id).where(
+            DispatchOffer.courier_id == courier.id, DispatchOffer.state == "pending")
+        return query.where(or_(Order.courier_id == courier.id, Order.id.in_(offered)))
     return None
 
 

@@ -305,3 +305,23 @@ async def test_a_failed_pickup_goes_on_the_custody_ledger(client, actors, make_o
     returned = await client.post(f"{url}/status", headers=courier.headers,
                                  json={"action": "complete_return"})
     assert returned.json()["error"]["code"] == "handoff_scan_required"
+
+
+async def test_a_courier_sees_orders_broadcast_to_it(client, actors, make_order, app):
+    from datetime import UTC, datetime
+
+    from dispatch.models import Order
+    from dispatch.offers import create_offer
+
+    offered, bystander = await actors.make("courier"), await actors.make("courier")
+    order = await make_order()
+    async with app.state.sessionmaker() as session:
+        row = await session.get(Order, order["id"], with_for_update=True)
+        await create_offer(session, order=row, courier_id=offered.courier_id,
+                           now=datetime.now(UTC), timeout_s=30, policy="cascade", broadcast=True)
+        await session.commit()
+    url = f"/api/v1/orders/{order['id']}"
+    seen = await client.get(url, headers=offered.headers)
+    assert seen.status_code == 200 and seen.json()["status"] == "offered"
+    assert seen.json()["courier_id"] is None
+    assert (await client.get(url, headers=bystander.headers)).status_code == 404
