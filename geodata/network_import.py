@@ -16,8 +16,9 @@ Guarantees:
 
 * **Nothing half-built.** Everything is built in ``networks/.tmp-<name>-*/`` and moved
   into place with a rename; ``network.json`` is written before that move, so a network
-  folder either has a complete ``network.json`` or does not exist. A crash leaves only a
-  dot-folder, removed by the next import of that name.
+  folder either has a complete ``network.json`` or does not exist. A crash leaves only
+  dot-folders, which the next import of that name cleans up (restoring the previous
+  network if the crash came mid-swap).
 * **Idempotent.** A profile whose fingerprint (source SHA-256, Lua profile text, OSRM
   version, recipe version) matches the built one is reused (hard-linked), not rebuilt;
   if every requested profile matches, the import is a no-op.
@@ -333,7 +334,17 @@ def _swap_into_place(tmp: Path, final: Path) -> Path:
 
 
 def _remove_stale_builds(networks_dir: Path, name: str) -> None:
-    """Remove leftovers of interrupted builds of ``name`` (we hold its lock)."""
+    """Clean up after interrupted imports of ``name`` (we hold its lock).
+
+    A crash between the two renames of :func:`_swap_into_place` leaves the previous
+    network in ``.old-<name>-*/build`` and nothing at ``<name>``: put it back first.
+    """
+    final = networks_dir / name
+    if not final.exists():
+        for old in sorted(networks_dir.glob(f".old-{name}-*")):
+            if (old / "build" / NETWORK_JSON).is_file():
+                os.replace(old / "build", final)
+                break
     for pattern in (f".tmp-{name}-*", f".old-{name}-*"):
         for leftover in networks_dir.glob(pattern):
             shutil.rmtree(leftover, ignore_errors=True)

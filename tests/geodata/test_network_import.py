@@ -174,3 +174,16 @@ def test_a_failed_build_leaves_the_previous_network_intact(tmp_path, monkeypatch
     assert info.value.details["step"] == "partition"
     assert (first.info.path / "network.json").read_text() == before
     assert _leftovers(tmp_path / "networks") == ["keep"]
+
+
+def test_a_network_moved_aside_by_a_crashed_swap_is_restored(tmp_path):
+    from geodata.synth_osm import synthesize_network
+
+    networks = tmp_path / "networks"
+    synthesize_network(name="swap", data_dir=tmp_path, size_km=1, profiles=["car"])
+    aside = networks / ".old-swap-crash"
+    aside.mkdir()
+    (networks / "swap").rename(aside / "build")  # as if killed between the two renames
+    again = synthesize_network(name="swap", data_dir=tmp_path, size_km=1, profiles=["car"])
+    assert again.unchanged  # the old build came back; nothing was rebuilt
+    assert _leftovers(networks) == ["swap"]
