@@ -1,9 +1,8 @@
 """The dispatch engine over the real app, PostGIS and Redis, in central Portland.
 
-Travel times come from OSRM on `portland-central.osm.pbf` when that network is built under
-`var/networks` (`courier geodata import ../shared/data/osm/portland-central.osm.pbf --name
-portland-central --profile bicycle`); otherwise from the straight-line model. `ROAD_NETWORK`
-says which one ran. Couriers of other test modules sit in Tashkent, far off this network: they
+Travel times come from OSRM on `portland-central.osm.pbf` (car and bicycle profiles), built
+once into the geodata tests' cache under `var/test-networks` and reused while its source and
+recipe are unchanged. Couriers of other test modules sit in Tashkent, far off this network: they
 also prove that off-network places are planned around, not fatal.
 """
 
@@ -14,7 +13,6 @@ import dataclasses
 import math
 import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import orjson
 import pytest
@@ -27,10 +25,7 @@ from dispatch.planning import OrderState, build_problem
 from dispatch.state_store import NoLivePositions, load_snapshot
 from routing.plan import StopKind, StopRef, schedule_routes
 from routing.validator import validate
-from tests.conftest import PROJECT_ROOT
-
-NETWORKS_DIR = PROJECT_ROOT / "var" / "networks"
-ROAD_NETWORK = (NETWORKS_DIR / "portland-central" / "network.json").exists()
+from tests.geodata.networks import TEST_NETWORKS_DIR, shared_osm
 
 PORTLAND = {"type": "Polygon", "coordinates": [[[-122.71, 45.475], [-122.565, 45.475],
                                                 [-122.565, 45.56], [-122.71, 45.56],
@@ -58,10 +53,13 @@ async def portland(app):
     runtime = app.state.dispatch
     saved_config, saved_travel = runtime.config, getattr(app.state, "travel", None)
     runtime.config = dataclasses.replace(runtime.config, solver_time_s=0.3, reassign_gain=None)
-    if ROAD_NETWORK:
-        from geodata.travel import load_travel_models
+    from geodata.network_import import import_network
+    from geodata.travel import load_travel_models
 
-        app.state.travel = load_travel_models(Path(NETWORKS_DIR), "portland-central")
+    await asyncio.to_thread(import_network, shared_osm("portland-central.osm.pbf"),
+                            name="portland", networks_dir=TEST_NETWORKS_DIR,
+                            profiles=["car", "bicycle"], algorithms=["mld"])
+    app.state.travel = load_travel_models(TEST_NETWORKS_DIR, "portland", strict=True)
     try:
         yield zone.id
     finally:
