@@ -17,6 +17,10 @@ Errors (`{"error": {"code", "message", "details"}}`):
 * 422 `no_route` -- the points are on parts of the network that do not connect;
 * 503 `travel_unavailable` -- the configured network cannot be used.
 
+`GET /travel/network` (any signed-in user) says which model answers, per profile, and
+the attribution to show with anything drawn from the network ("© OpenStreetMap
+contributors" for imported extracts).
+
 The views are plain `def`: FastAPI runs them in its thread pool, so a long OSRM call does
 not stall the event loop.
 """
@@ -29,7 +33,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import DispatcherUser
+from api.deps import CurrentUser, DispatcherUser
 from api.errors import ApiError
 from geodata.exceptions import GeodataError, InvalidInput, NoRoute, PointOffNetwork
 from geodata.travel import LatLon, TravelModels, load_travel_models
@@ -112,6 +116,25 @@ def get_travel_models(request: Request) -> TravelModels:
 
 
 TravelDep = Annotated[TravelModels, Depends(get_travel_models)]
+
+
+class NetworkOut(BaseModel):
+    kind: Literal["osrm", "straight_line"]
+    network: str | None
+    #: Profile -> the model answering it (`osrm` or `straight_line`).
+    profiles: dict[str, str]
+    reason: str
+    attribution: str
+    #: `[min_lon, min_lat, max_lon, max_lat]` of the loaded network, if any.
+    bbox: list[float] | None = None
+
+
+@router.get("/network", response_model=NetworkOut)
+def travel_network(travel: TravelDep, user: CurrentUser) -> NetworkOut:
+    """Which road network and travel models this service uses."""
+    info = travel.describe()
+    bbox = list(travel.network.bbox) if travel.network else None
+    return NetworkOut(**info, bbox=bbox)
 
 
 @router.post("/matrix", response_model=MatrixOut)

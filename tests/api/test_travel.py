@@ -156,3 +156,15 @@ async def test_a_route_needs_two_points(client, dispatcher):
         ROUTE, json={"profile": "car", "points": [CITY_A]}, headers=dispatcher.headers
     )
     assert response.status_code == 422
+
+
+async def test_network_description(client, actors, with_city):
+    courier = await actors.make("courier")
+    response = await client.get("/api/v1/travel/network", headers=courier.headers)
+    assert response.status_code == 200, response.text
+    data = response.json()
+    assert data["kind"] == "osrm" and data["network"] == "synth-api"
+    assert data["profiles"] == {p: "osrm" for p in ("foot", "bicycle", "scooter", "car")}
+    min_lon, min_lat, max_lon, max_lat = data["bbox"]
+    assert min_lat < CITY_A["lat"] < max_lat and min_lon < CITY_A["lon"] < max_lon
+    assert (await client.get("/api/v1/travel/network")).status_code == 401
