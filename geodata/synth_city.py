@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict, deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -257,7 +258,7 @@ def _line_positions(rng: np.random.Generator, half_m: float) -> list[float]:
     return positions
 
 
-def _spans_river(xa: float, xb: float, y: float, river_x) -> bool:  # noqa: ANN001
+def _spans_river(xa: float, xb: float, y: float, river_x: Callable[[float], float]) -> bool:
     lo, hi = min(xa, xb), max(xa, xb)
     centre = river_x(y)
     return lo < centre + _RIVER_WIDTH_M / 2 and hi > centre - _RIVER_WIDTH_M / 2
@@ -354,7 +355,7 @@ def _to_osm(
     center: tuple[float, float],
     size_km: float,
     seed: int,
-    river,  # noqa: ANN001
+    river: tuple[Callable[[float], float], float],
     stats: dict[str, int],
 ) -> SynthCity:
     lat0, lon0 = center
