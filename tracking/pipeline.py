@@ -52,6 +52,8 @@ class IngestPipeline:
         self._task: asyncio.Task | None = None
         self.batches = 0
         self.points = 0
+        self.slowest_commit_s = 0.0
+        self.slow_commit_s = 0.5
 
     async def submit(self, courier_id: int, fixes: list[Fix]) -> Decision:
         """Waits until `fixes` are decided and committed; `IngestUnavailable` if not."""
@@ -123,6 +125,7 @@ class IngestPipeline:
             self._busy.difference_update(couriers)
 
     async def _commit(self, batch: list[tuple[int, list[Fix], asyncio.Future[Decision]]]) -> None:
+        started = time.monotonic()
         try:
             decisions = await self.store.commit_batch(
                 [(courier_id, fixes) for courier_id, fixes, _ in batch], now_s=self.clock())
@@ -139,6 +142,11 @@ class IngestPipeline:
             await asyncio.sleep(0.05)
             return
         self.batches += 1
+        took_s = time.monotonic() - started
+        self.slowest_commit_s = max(self.slowest_commit_s, took_s)
+        if took_s > self.slow_commit_s:  # usually the database's fsync, not our code
+            log.warning("slow position batch: %d submissions, %d points, %.0f ms",
+                        len(batch), sum(len(f) for _, f, _ in batch), took_s * 1e3)
         accepted: list[tuple[int, Fix]] = []
         for (_, _, future), decision in zip(batch, decisions, strict=True):
             self.points += len(decision.accepted)

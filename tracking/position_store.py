@@ -3,9 +3,9 @@
 One call of `commit_batch` is one transaction for every courier that sent points during one
 event-loop tick: lock (and create) the couriers' cursors in one statement, decide each
 submission with the pure `tracking.ingest.decide`, insert all accepted points with one
-multi-row `INSERT ... SELECT FROM json_to_recordset(...)` that also moves the cursors (one statement, so
-a batch costs two round trips and the commit). Nothing is acknowledged before this
-transaction commits.
+multi-row `INSERT ... SELECT FROM json_to_recordset(...)` that also moves the cursors (so a
+batch costs two round trips and the commit). Nothing is acknowledged before this transaction
+commits.
 """
 
 from __future__ import annotations
