@@ -27,7 +27,7 @@ services: install
 	$(BIN)/python scripts/ensure_services.py
 
 db: services
-	$(BIN)/courier db upgrade
+	$(DEMO_ENV) $(BIN)/courier db upgrade
 
 demo-data: db
 	$(DEMO_ENV) $(BIN)/courier geodata synth --name demo
