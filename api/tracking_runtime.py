@@ -14,7 +14,8 @@ from typing import Any
 import orjson
 from redis.asyncio import Redis
 from sqlalchemy import event, func, inspect, select
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from api.settings import Settings
@@ -28,7 +29,7 @@ from tracking.live_store import LiveStore
 from tracking.live_updates import LiveUpdater
 from tracking.maintenance import Periodic, ensure_partitions, mark_stale
 from tracking.pipeline import IngestPipeline
-from tracking.position_store import PositionStore
+from tracking.position_store import PositionStore, WriterConnections
 
 __all__ = ["TrackingRuntime", "filter_config"]
 
@@ -194,13 +195,12 @@ class TrackingRuntime:
                  sessionmaker: async_sessionmaker, redis: Redis) -> None:
         self.settings = settings
         self.sessionmaker = sessionmaker
-        # The writer's own small pool, without pre-ping: a batch is two statements and a
-        # commit, and a ping per checkout would add a third round trip. A connection lost
-        # with the database fails one batch (nothing is acked) and is replaced.
-        self.writer_engine = create_async_engine(
-            settings.database_url, pool_size=settings.tracking_writer_concurrency + 1,
-            max_overflow=2, pool_pre_ping=False)
-        self.store = PositionStore(self.writer_engine, filter_config(settings))
+        # The batch writer talks to PostgreSQL through its own few psycopg connections.
+        self.writer = WriterConnections(
+            make_url(settings.database_url).set(drivername="postgresql")
+            .render_as_string(hide_password=False),
+            size=settings.tracking_writer_concurrency)
+        self.store = PositionStore(engine, filter_config(settings), writer=self.writer)
         self.live = LiveStore(redis, settings.redis_prefix)
         self.hub = FeedHub()
         self.subscriber = FeedSubscriber(redis, self.live.channel, self.hub)
@@ -237,4 +237,4 @@ class TrackingRuntime:
         await self.pipeline.stop()
         await self.updater.stop()
         await self.subscriber.stop()
-        await self.writer_engine.dispose()
+        await self.writer.close()

@@ -10,18 +10,21 @@ commits.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
 import orjson
+import psycopg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tracking.filters import FilterConfig
 from tracking.fixes import Fix
 from tracking.ingest import Cursor, Decision, decide
 
-__all__ = ["PositionStore", "Submission", "track_geojson"]
+__all__ = ["PositionStore", "Submission", "WriterConnections", "track_geojson"]
 
 Submission = tuple[int, list[Fix]]
 
@@ -88,21 +91,67 @@ LIMIT %(n)s
 """
 
 
+class WriterConnections:
+    """A few long-lived psycopg connections for the batch writer, one per transaction in
+    flight. The writer runs a handful of fixed statements hundreds of times a second, where
+    an ORM pool's per-checkout work (greenlet hops, reset-on-return rollback) would cost more
+    CPU than the statements themselves. A connection that breaks is dropped and replaced on
+    the next use."""
+
+    def __init__(self, conninfo: str, size: int) -> None:
+        self.conninfo = conninfo
+        self._free: list[psycopg.AsyncConnection] = []
+        self._slots = asyncio.Semaphore(size)
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[psycopg.AsyncConnection]:
+        async with self._slots:
+            conn = self._free.pop() if self._free else await psycopg.AsyncConnection.connect(
+                self.conninfo, autocommit=True)
+            healthy = False
+            try:
+                async with conn.transaction():
+                    yield conn
+                healthy = True
+            finally:
+                if healthy or not (conn.closed or conn.broken):
+                    self._free.append(conn)
+                else:
+                    await conn.close()
+
+    async def close(self) -> None:
+        free, self._free = self._free, []
+        for conn in free:
+            await conn.close()
+
+
 class PositionStore:
-    def __init__(self, engine: AsyncEngine, config: FilterConfig) -> None:
+    def __init__(self, engine: AsyncEngine, config: FilterConfig, *,
+                 writer: WriterConnections | None = None) -> None:
+        """`engine` serves the occasional queries; `writer`, if given, the batch writer."""
         self.engine = engine
         self.config = config
+        self.writer = writer
+
+    @asynccontextmanager
+    async def _writer_transaction(self) -> AsyncIterator[Any]:
+        if self.writer is not None:
+            async with self.writer.transaction() as conn:
+                yield conn
+        else:
+            async with self.engine.begin() as conn:
+                yield _DriverSqlAdapter(conn)
 
     async def commit_batch(self, submissions: Sequence[Submission], *,
                            now_s: float) -> list[Decision]:
         """Decides and stores every submission in one transaction; one decision each."""
         ids = sorted({courier_id for courier_id, _ in submissions})
-        async with self.engine.begin() as conn:
+        async with self._writer_transaction() as conn:
             cursors: dict[int, Cursor] = {}
             missing = ids
             for _ in range(3):
-                locked = (await conn.exec_driver_sql(_LOCK_CURSORS,
-                                                     {"ids": _id_array(missing)})).all()
+                locked = await (await conn.execute(_LOCK_CURSORS,
+                                                   {"ids": _id_array(missing)})).fetchall()
                 for courier_id, last_seq, ts_s, lat, lon in locked:
                     last = None if ts_s is None else Fix(lat=lat, lon=lon, ts_s=ts_s)
                     cursors[courier_id] = Cursor(courier_id, last_seq, last)
@@ -127,7 +176,7 @@ class PositionStore:
                 moved.append({"c": courier_id, "s": cursor.last_seq,
                               "t": last.ts_s if last else None, "la": last.lat if last else None,
                               "lo": last.lon if last else None})
-            await conn.exec_driver_sql(_INSERT_POSITIONS_AND_MOVE_CURSORS, {
+            await conn.execute(_INSERT_POSITIONS_AND_MOVE_CURSORS, {
                 "rows": orjson.dumps(rows).decode(), "cursors": orjson.dumps(moved).decode()})
         return decisions
 
@@ -178,3 +227,20 @@ def track_geojson(courier_id: int, rows: Sequence[tuple]) -> dict:
             "properties": {"courier_id": courier_id, "points": len(rows)}}
 
 
+class _DriverSqlAdapter:
+    """Lets the writer's statements run on a SQLAlchemy connection (no `WriterConnections`)."""
+
+    def __init__(self, conn: Any) -> None:
+        self.conn = conn
+
+    async def execute(self, sql: str, params: dict) -> Any:
+        result = await self.conn.exec_driver_sql(sql, params)
+        return _Rows(result.all() if result.returns_rows else [])
+
+
+class _Rows:
+    def __init__(self, rows: list) -> None:
+        self.rows = rows
+
+    async def fetchall(self) -> list:
+        return self.rows
