@@ -103,8 +103,10 @@ async def _osmand_fields(request: Request) -> tuple[dict[str, str], Any]:
     return fields, body_json
 
 
-@router.api_route("/tracking/osmand", methods=["GET", "POST"], response_class=PlainTextResponse,
-                  summary="OsmAnd protocol (Traccar Client): query, form or JSON")
+@router.get("/tracking/osmand", response_class=PlainTextResponse, operation_id="osmand_get",
+            summary="OsmAnd protocol (Traccar Client): query string")
+@router.post("/tracking/osmand", response_class=PlainTextResponse, operation_id="osmand_post",
+             summary="OsmAnd protocol (Traccar Client): query string, form or JSON")
 async def osmand(request: Request, session: SessionDep) -> Response:
     """Answers 200 once the point is stored or refused by a filter (the app would otherwise
     retry a point that will never pass); 401 for an unknown device id, 503 when the database
