@@ -4,7 +4,9 @@ The cursor is the courier's high-water mark (`last_seq`) and last accepted fix, 
 the history and locked in the same transaction that writes the points. That makes three
 promises hold across worker processes and restarts:
 
-* a re-sent `seq` (at or below the mark) is acknowledged again and stored once;
+* a re-sent `seq` (at or below the mark, and found stored) is acknowledged again and stored
+  once, while a *late* one (below the mark, never stored: another channel overtook it) is
+  still stored;
 * every `seq` up to the mark was either stored or reported rejected, so `ack.seq` can be the
   mark itself and the client may drop its buffer up to it;
 * filters compare with the last fix that was really accepted, wherever it arrived.
@@ -14,6 +16,7 @@ Fixes without a `seq` (OsmAnd, OwnTracks) skip the mark and rely on the time fil
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 
 from tracking.filters import FilterConfig, check_fix
@@ -39,14 +42,33 @@ class Decision:
     cursor: Cursor | None = None
 
 
-def decide(cursor: Cursor, fixes: list[Fix], *, config: FilterConfig, now_s: float) -> Decision:
-    """What to store, refuse and acknowledge for `fixes` (sorted by `seq` first)."""
+def decide(cursor: Cursor, fixes: list[Fix], *, config: FilterConfig, now_s: float,
+           stored_below_mark: Collection[int] | None = None) -> Decision:
+    """What to store, refuse and acknowledge for `fixes` (sorted by `seq` first).
+
+    `stored_below_mark` says which seqs at or below the cursor's mark are already stored (the
+    store looks them up when a batch reaches below the mark). A seq below the mark that is
+    not stored is a *late* point — sent on another channel (an offline upload over HTTP while
+    the WebSocket already delivered newer points) — and goes into the history after the
+    filters that need no predecessor; it does not move the cursor. `None` treats everything
+    at or below the mark as re-sent.
+    """
     decision = Decision(courier_id=cursor.courier_id)
     last_seq, last_fix = cursor.last_seq, cursor.last_fix
+    decided: set[int] = set()
     ordered = sorted(fixes, key=lambda f: (-1 if f.seq is None else f.seq))
     for fix in ordered:
         if fix.seq is not None and fix.seq <= last_seq:
-            decision.duplicates += 1
+            if (stored_below_mark is None or fix.seq in stored_below_mark
+                    or fix.seq in decided):
+                decision.duplicates += 1
+                continue
+            decided.add(fix.seq)
+            reason = check_fix(fix, None, config, now_s)
+            if reason is None:
+                decision.accepted.append(fix)
+            else:
+                decision.rejected.append(Rejection(fix.seq, reason))
             continue
         reason = check_fix(fix, last_fix, config, now_s)
         if reason is None:
@@ -56,6 +78,7 @@ def decide(cursor: Cursor, fixes: list[Fix], *, config: FilterConfig, now_s: flo
             decision.rejected.append(Rejection(fix.seq, reason))
         if fix.seq is not None:
             last_seq = fix.seq
+            decided.add(fix.seq)
     decision.ack_seq = last_seq
     decision.cursor = replace(cursor, last_seq=last_seq, last_fix=last_fix)
     return decision

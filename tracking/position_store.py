@@ -67,6 +67,12 @@ FROM json_to_recordset(%(cursors)s::json)
 WHERE k.courier_id = m.c
 """
 
+_STORED_SEQS = """
+SELECT DISTINCT p.courier_id, p.seq
+FROM json_to_recordset(%(pairs)s::json) AS x(c bigint, s bigint)
+JOIN positions AS p ON p.courier_id = x.c AND p.seq = x.s
+"""
+
 _LAST_SEEN = """
 UPDATE couriers AS k
 SET last_location = ST_SetSRID(ST_MakePoint(u.lo, u.la), 4326)::geography,
@@ -160,10 +166,14 @@ class PositionStore:
                     break
             else:
                 raise RuntimeError(f"tracking cursors not lockable: {missing}")
+            stored = await self._stored_below_marks(conn, submissions, cursors)
             decisions: list[Decision] = []
             rows: list[dict[str, Any]] = []
             for courier_id, fixes in submissions:
-                decision = decide(cursors[courier_id], fixes, config=self.config, now_s=now_s)
+                known = stored.setdefault(courier_id, set())
+                decision = decide(cursors[courier_id], fixes, config=self.config, now_s=now_s,
+                                  stored_below_mark=known)
+                known.update(f.seq for f in fixes if f.seq is not None)
                 cursors[courier_id] = decision.cursor  # type: ignore[assignment]
                 decisions.append(decision)
                 rows.extend({"c": courier_id, "t": f.ts_s, "s": f.seq, "lo": f.lon, "la": f.lat,
@@ -179,6 +189,22 @@ class PositionStore:
             await conn.execute(_INSERT_POSITIONS_AND_MOVE_CURSORS, {
                 "rows": orjson.dumps(rows).decode(), "cursors": orjson.dumps(moved).decode()})
         return decisions
+
+    @staticmethod
+    async def _stored_below_marks(conn: Any, submissions: Sequence[Submission],
+                                  cursors: dict[int, Cursor]) -> dict[int, set[int]]:
+        """Which seqs at or below each courier's mark are stored already (one query, and
+        only when some batch reaches below its mark: re-sends and late points)."""
+        pairs = [{"c": courier_id, "s": fix.seq} for courier_id, fixes in submissions
+                 for fix in fixes
+                 if fix.seq is not None and fix.seq <= cursors[courier_id].last_seq]
+        stored: dict[int, set[int]] = {}
+        if pairs:
+            rows = await (await conn.execute(_STORED_SEQS, {
+                "pairs": orjson.dumps(pairs).decode()})).fetchall()
+            for courier_id, seq in rows:
+                stored.setdefault(courier_id, set()).add(seq)
+        return stored
 
     async def update_last_seen(self, latest: dict[int, Fix]) -> None:
         """`couriers.last_location/last_seen_at` for the planner's fallback (one statement)."""

@@ -264,3 +264,19 @@ async def test_stale_couriers_are_marked_once_and_unmarked_by_a_new_fix(app):
     await live.apply({7: Fix(lat=41.3, lon=69.2, ts_s=now)})
     assert {c["id"]: c.get("stale", False) for c in await live.snapshot()} == {7: False, 8: False}
     await app.state.redis.delete(live.geo_key, live.last_key, live.seen_key, live.stale_key)
+
+
+async def test_an_offline_upload_overtaken_by_newer_points_is_still_stored(client, app):
+    courier = await quick_actor(app, "courier")
+    t0 = time.time() - 900
+    live = await client.post("/api/v1/tracking/positions", json=points(6, 5, t0=t0 + 5),
+                             headers=courier.headers)
+    assert live.json()["seq"] == 10
+    offline = await client.post("/api/v1/tracking/positions", json=points(1, 5, t0=t0),
+                                headers=courier.headers)
+    body = offline.json()
+    assert (body["seq"], body["accepted"], body["duplicates"]) == (10, 5, 0)
+    again = await client.post("/api/v1/tracking/positions", json=points(1, 10, t0=t0),
+                              headers=courier.headers)
+    assert (again.json()["accepted"], again.json()["duplicates"]) == (0, 10)
+    assert await stored_seqs(app, courier.courier_id) == list(range(1, 11))

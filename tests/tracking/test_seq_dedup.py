@@ -70,3 +70,16 @@ def test_every_seq_is_stored_at_most_once_whatever_the_resends(batches):
         assert decision.ack_seq >= max(seqs, default=0)
     assert len(stored) == len(set(stored))
     assert stored == sorted(stored)
+
+
+def test_late_points_below_the_mark_are_stored_when_the_store_never_saw_them():
+    # Points 6-8 arrived first (say over the WebSocket); the offline upload of 1-5 comes late.
+    first = decide(Cursor(7), [point(6), point(7), point(8)], config=CONFIG, now_s=NOW_S)
+    late = decide(first.cursor, [point(1), point(2), point(2), point(6)], config=CONFIG,
+                  now_s=NOW_S, stored_below_mark={6, 7, 8})
+    assert [f.seq for f in late.accepted] == [1, 2]
+    assert late.duplicates == 2  # the second 2 and the re-sent 6
+    assert late.ack_seq == 8 and late.cursor.last_fix.seq == 8  # history only, cursor stays
+    bad = decide(first.cursor, [point(3, accuracy_m=900.0)], config=CONFIG, now_s=NOW_S,
+                 stored_below_mark=set())
+    assert [(r.seq, r.reason) for r in bad.rejected] == [(3, Reason.POOR_ACCURACY)]
