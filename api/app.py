@@ -6,6 +6,7 @@ closes the connections. Domain packages receive what they need as arguments.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -14,6 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from redis.asyncio import Redis
 
+from api.courier_messages import CourierMessageRelay
 from api.database import make_engine, make_sessionmaker
 from api.dispatch_runtime import DispatchRuntime
 from api.errors import BodySizeLimit, install_error_handlers, register_error
@@ -38,6 +40,7 @@ from api.websockets import router as websockets_router
 from dispatch.handoff_errors import HandoffCodeLocked, HandoffTokenExpired
 from dispatch.handoff_keys import HandoffKeyStore
 from dispatch.service_area import ZoneServiceArea
+from geodata.travel import load_travel_models
 from geodata.zones import DuplicateZone, ZoneError
 from tracking.exceptions import DeviceNotFound, MalformedMessage, UnknownDevice
 
@@ -69,6 +72,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         app.state.engine = make_engine(settings.database_url)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
         app.state.redis = Redis.from_url(settings.redis_url, decode_responses=False)
+        # Road travel times: OSRM on the configured network, straight lines without one.
+        app.state.travel = await asyncio.to_thread(load_travel_models, settings.networks_dir,
+                                                   settings.network)
+        app.state.courier_messages = CourierMessageRelay(app.state.redis, settings.redis_prefix)
+        app.state.courier_messages.start()
         app.state.tracking = TrackingRuntime(settings, engine=app.state.engine,
                                              sessionmaker=app.state.sessionmaker,
                                              redis=app.state.redis)
@@ -83,6 +91,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         finally:
             await app.state.dispatch.stop()
             await app.state.tracking.stop()
+            await app.state.courier_messages.stop()
+            app.state.travel.close()
             await app.state.redis.aclose()
             await app.state.engine.dispose()
 

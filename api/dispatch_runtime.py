@@ -58,17 +58,8 @@ def courier_channel(settings: Settings, courier_id: int) -> str:
 
 
 def travel_models(state: Any, settings: Settings):
-    """The app's travel models (`app.state.travel`), loaded once if nobody has yet."""
-    models = getattr(state, "travel", None)
-    if models is None:
-        with _travel_lock:
-            models = getattr(state, "travel", None)
-            if models is None:
-                from geodata.travel import load_travel_models
-
-                models = load_travel_models(settings.networks_dir, settings.network)
-                state.travel = models
-    return models
+    """The app's travel models (`app.state.travel`, loaded once by the app lifespan)."""
+    return state.travel
 
 
 class TravelMatrices:

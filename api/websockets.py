@@ -115,6 +115,9 @@ async def courier_socket(websocket: WebSocket) -> None:
             if isinstance(item, dict):
                 await _send(websocket, item)
                 continue
+            if isinstance(item, bytes):  # an already-encoded courier message
+                await websocket.send_text(item.decode())
+                continue
             future, rejections = item
             try:
                 decision = await future
@@ -125,7 +128,17 @@ async def courier_socket(websocket: WebSocket) -> None:
                 continue
             await _send(websocket, ack_message(decision, rejections))
 
-    await _run_both(websocket, read(), acknowledge())
+    async def forward() -> None:
+        """Offers and route updates the dispatch engine publishes for this courier."""
+        relay = websocket.app.state.courier_messages
+        queue = relay.connect(courier_id)
+        try:
+            while True:  # through the ack queue: one writer per socket
+                await in_flight.put(await queue.get())
+        finally:
+            relay.disconnect(courier_id, queue)
+
+    await _run_both(websocket, read(), acknowledge(), forward())
 
 
 async def _run_both(websocket: WebSocket, *jobs: Any) -> None:

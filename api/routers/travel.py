@@ -27,7 +27,6 @@ not stall the event loop.
 
 from __future__ import annotations
 
-import threading
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Request
@@ -36,7 +35,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from api.deps import CurrentUser, DispatcherUser
 from api.errors import ApiError
 from geodata.exceptions import GeodataError, InvalidInput, NoRoute, PointOffNetwork
-from geodata.travel import LatLon, TravelModels, load_travel_models
+from geodata.travel import LatLon, TravelModels
 
 __all__ = ["router", "MAX_MATRIX_SIDE", "MAX_ROUTE_POINTS"]
 
@@ -90,29 +89,9 @@ class RouteOut(BaseModel):
     attribution: str = ""
 
 
-_load_lock = threading.Lock()
-
-
 def get_travel_models(request: Request) -> TravelModels:
-    """The app's travel models; loaded here once if the lifespan has not done it."""
-    state = request.app.state
-    models = getattr(state, "travel", None)
-    if models is None:
-        with _load_lock:
-            models = getattr(state, "travel", None)
-            if models is None:
-                settings = state.settings
-                try:
-                    models = load_travel_models(settings.networks_dir, settings.network)
-                except (GeodataError, OSError, RuntimeError) as exc:
-                    raise ApiError(
-                        503,
-                        "travel_unavailable",
-                        "Travel times are unavailable right now.",
-                        {"reason": str(exc)},
-                    ) from exc
-                state.travel = models
-    return models
+    """The process's travel models, loaded once by the app lifespan."""
+    return request.app.state.travel
 
 
 TravelDep = Annotated[TravelModels, Depends(get_travel_models)]
