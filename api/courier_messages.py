@@ -3,37 +3,33 @@
 The dispatch engine publishes each message on `{prefix}courier-messages:{courier_id}`
 (`api.dispatch_runtime.courier_channel`). Every worker runs one pattern subscription and hands
 each message to the local sockets of that courier, so a courier connected to any worker gets
-it. The subscription survives Redis restarts (reconnects with back-off). Delivery is
-best-effort: a courier that was offline reads its offers with `GET /api/v1/offers` and its
-route with `GET /api/v1/couriers/{id}/route`, which are the record.
+it. The subscription survives Redis restarts. Delivery is best-effort: a courier that was
+offline reads its offers with `GET /api/v1/offers` and its route with
+`GET /api/v1/couriers/{id}/route`, which are the record.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from collections import defaultdict
 
 from redis.asyncio import Redis
 
-__all__ = ["CourierMessageRelay"]
+from tracking.subscription import RedisSubscription
 
-log = logging.getLogger(__name__)
+__all__ = ["CourierMessageRelay", "MAX_PENDING"]
 
 #: Messages waiting for one slow socket; the oldest go first when it overflows.
 MAX_PENDING = 64
 
 
 class CourierMessageRelay:
-    def __init__(self, redis: Redis, prefix: str, *, max_backoff_s: float = 2.0) -> None:
-        self.redis = redis
-        self.pattern = f"{prefix}courier-messages:*"
-        self._prefix_len = len(self.pattern) - 1
-        self.max_backoff_s = max_backoff_s
-        self.subscribed = asyncio.Event()
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        pattern = f"{prefix}courier-messages:*"
+        self._prefix_len = len(pattern) - 1
         self._queues: dict[int, set[asyncio.Queue[bytes]]] = defaultdict(set)
-        self._task: asyncio.Task | None = None
+        self.subscription = RedisSubscription(redis, patterns=[pattern], on_message=self._route,
+                                              name="courier-message-relay")
 
     def connect(self, courier_id: int) -> asyncio.Queue[bytes]:
         queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=MAX_PENDING)
@@ -54,44 +50,14 @@ class CourierMessageRelay:
             queue.put_nowait(data)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="courier-message-relay")
+        self.subscription.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self.subscription.stop()
 
-    async def _run(self) -> None:
-        backoff_s = 0.05
-        while True:
-            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.psubscribe(self.pattern)
-                self.subscribed.set()
-                backoff_s = 0.05
-                while True:
-                    message = await pubsub.get_message(timeout=1.0)
-                    if message is None:
-                        continue
-                    channel = message["channel"]
-                    if isinstance(channel, bytes):
-                        channel = channel.decode()
-                    try:
-                        courier_id = int(channel[self._prefix_len:])
-                    except ValueError:
-                        continue
-                    data = message["data"]
-                    self.deliver(courier_id, data if isinstance(data, bytes) else data.encode())
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if self.subscribed.is_set():
-                    log.warning("courier message relay lost its Redis subscription: %s", exc)
-                self.subscribed.clear()
-                await asyncio.sleep(backoff_s)
-                backoff_s = min(self.max_backoff_s, backoff_s * 2)
-            finally:
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(pubsub.aclose())
+    def _route(self, channel: str, data: bytes) -> None:
+        try:
+            courier_id = int(channel[self._prefix_len:])
+        except ValueError:
+            return
+        self.deliver(courier_id, data)

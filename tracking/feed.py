@@ -8,14 +8,13 @@ directly, so dispatchers on the same worker keep seeing their couriers.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 
 import orjson
 from redis.asyncio import Redis
 
 from tracking.coalescing import BBox, CoalescingOutbox
+from tracking.subscription import RedisSubscription
 
 __all__ = ["FeedHub", "FeedSubscriber"]
 
@@ -52,52 +51,18 @@ class FeedHub:
                 outbox.offer_event(message)
 
 
-class FeedSubscriber:
+class FeedSubscriber(RedisSubscription):
     """Relays the Redis feed channel into a `FeedHub`, reconnecting when Redis returns."""
 
     def __init__(self, redis: Redis, channel: str, hub: FeedHub, *,
                  max_backoff_s: float = 2.0) -> None:
-        self.redis = redis
+        super().__init__(redis, channels=[channel], on_message=self._deliver,
+                         name="tracking-feed-subscriber", max_backoff_s=max_backoff_s)
         self.channel = channel
         self.hub = hub
-        self.max_backoff_s = max_backoff_s
-        self.connected = asyncio.Event()
-        self._task: asyncio.Task | None = None
 
-    def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="tracking-feed-subscriber")
-
-    async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    async def _run(self) -> None:
-        backoff_s = 0.05
-        while True:
-            pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-            try:
-                await pubsub.subscribe(self.channel)
-                self.connected.set()
-                backoff_s = 0.05
-                while True:
-                    message = await pubsub.get_message(timeout=1.0)
-                    if message is None:
-                        continue
-                    try:
-                        self.hub.deliver(orjson.loads(message["data"]))
-                    except (orjson.JSONDecodeError, KeyError, TypeError):
-                        log.warning("ignoring a malformed feed message")
-            except asyncio.CancelledError:
-                raise
-            except Exception as exc:
-                if self.connected.is_set():
-                    log.warning("tracking feed lost its Redis subscription: %s", exc)
-                self.connected.clear()
-                await asyncio.sleep(backoff_s)
-                backoff_s = min(self.max_backoff_s, backoff_s * 2)
-            finally:
-                with contextlib.suppress(Exception):
-                    await asyncio.shield(pubsub.aclose())
+    def _deliver(self, channel: str, data: bytes) -> None:
+        try:
+            self.hub.deliver(orjson.loads(data))
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            log.warning("ignoring a malformed feed message")

@@ -32,7 +32,7 @@ async def test_published_messages_reach_a_connected_courier(app, prefix):
     relay = CourierMessageRelay(app.state.redis, prefix)
     relay.start()
     try:
-        await asyncio.wait_for(relay.subscribed.wait(), 5)
+        await asyncio.wait_for(relay.subscription.connected.wait(), 5)
         queue = relay.connect(42)
         await app.state.redis.publish(f"{prefix}courier-messages:42", b'{"type": "route"}')
         await app.state.redis.publish(f"{prefix}courier-messages:43", b'{"type": "other"}')
@@ -49,7 +49,7 @@ async def test_an_offer_reaches_the_couriers_websocket(app):
 
     courier = await quick_actor(app, "courier")
     other = await quick_actor(app, "courier")
-    await asyncio.wait_for(app.state.courier_messages.subscribed.wait(), 5)
+    await asyncio.wait_for(app.state.courier_messages.subscription.connected.wait(), 5)
     async with InProcessServer(app) as server, \
             ws_connect(f"{server.ws_url}/ws/courier", courier.token) as mine, \
             ws_connect(f"{server.ws_url}/ws/courier", other.token) as theirs:
