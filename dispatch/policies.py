@@ -76,7 +76,10 @@ class BatchPolicy:
         built = build_problem(snapshot, matrices, options=self.options)
         has_accepted = any(o.status == "assigned" for o in built.orders.values())
         try_free = self.reassign_gain is not None and has_accepted and len(snapshot.couriers) > 1
-        kept_budget = time_limit_s * (1 - self.reassign_budget_share if try_free else 1.0)
+        # The budget covers the whole decision, building the problem included, so that a cycle's
+        # solve phase ends on time however large the snapshot.
+        left_s = time_limit_s - (time.perf_counter() - started)
+        kept_budget = left_s * (1 - self.reassign_budget_share if try_free else 1.0)
         plan = _solve(built, kept_budget, seed)
         reassigned = False
         if try_free:
