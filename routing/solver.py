@@ -467,9 +467,9 @@ def _search(
     With ``stop_when_complete`` it stops at the first solution that routes every stop and is
     feasible with hard windows, and returns that one (or None).
     """
+    started = time.monotonic()
     model = _Model(layout, matrices, banned, fixed_costs=fixed_costs, soften=soften)
     routing = model.routing
-    params = _params(time_limit_s, solution_limit=solution_limit)
     # Reading a warm start runs a small search under the closing parameters' time limit: give it
     # room, so a nearly spent budget still returns the warm start rather than nothing.
     routing.CloseModelWithParameters(_params(max(time_limit_s, 60.0), solution_limit=None))
@@ -494,15 +494,21 @@ def _search(
 
         routing.AddAtSolutionCallback(at_solution)
         routing.AddSearchMonitor(routing.solver().CustomLimit(lambda: done[0]))
+
+    def search_params() -> pywrapcp.DefaultRoutingSearchParameters:
+        # Building the model and reading the start count against this phase's time limit.
+        left_s = max(0.01, time_limit_s - (time.monotonic() - started))
+        return _params(left_s, solution_limit=solution_limit)
+
     assignment = None
     if routes is not None:
         initial = model.read_routes(routes)
         if initial is not None:
-            assignment = routing.SolveFromAssignmentWithParameters(initial, params)
+            assignment = routing.SolveFromAssignmentWithParameters(initial, search_params())
             if assignment is None:  # out of time before the first step: keep the start
                 assignment = initial
     else:
-        assignment = routing.SolveWithParameters(params)
+        assignment = routing.SolveWithParameters(search_params())
     if stop_when_complete:
         log.debug("search %.2fs: complete: %s", time_limit_s, bool(complete_routes))
         return complete_routes[-1] if complete_routes else None
