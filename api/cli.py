@@ -52,7 +52,10 @@ def _with_session(work: Callable[[Any, Settings], Awaitable[Any]]) -> Any:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    _settings()  # fail fast on bad configuration, before forking workers
+    try:  # fail fast on bad configuration, before forking workers
+        _settings().require_secret_key()
+    except ValueError as exc:
+        raise SystemExit(f"courier: configuration error: {exc}") from None
     uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, ws="websockets-sansio", loop="uvloop",
                 log_level=args.log_level, proxy_headers=True)

@@ -63,7 +63,7 @@ async def authenticate_token(token: str | None, *, settings: Settings,
         raise ApiError(401, "not_authenticated", "Authentication is required.",
                        headers={"WWW-Authenticate": "Bearer"})
     try:
-        claims = read_access_token(token, secret_key=settings.secret_key or "")
+        claims = read_access_token(token, secret_key=settings.require_secret_key())
     except InvalidAccessToken:
         raise ApiError(401, "invalid_token", "The access token is invalid or expired.",
                        headers={"WWW-Authenticate": "Bearer"}) from None

@@ -28,6 +28,6 @@ async def issue_token(
         raise ApiError(401, "invalid_credentials", "Wrong user name or password.",
                        headers={"WWW-Authenticate": "Bearer"})
     token, expires_at = issue_access_token(user_id=user.id, role=user.role,
-                                           secret_key=settings.secret_key or "",
+                                           secret_key=settings.require_secret_key(),
                                            ttl_s=settings.access_token_ttl_s)
     return schemas.TokenOut(access_token=token, expires_at=expires_at)

@@ -57,7 +57,11 @@ def test_demo_seed_is_idempotent(cli_env):
     assert "dispatcher" in first.stdout and first.stdout == second.stdout
 
 
-def test_production_mode_needs_a_secret(cli_env):
-    result = courier("db", "upgrade", env={**cli_env, "COURIER_MODE": "production"})
-    assert result.returncode != 0
-    assert "COURIER_SECRET_KEY is required" in result.stderr
+def test_production_serves_only_with_a_secret_but_migrates_without(cli_env):
+    production = {**cli_env, "COURIER_MODE": "production"}
+    served = courier("serve", "--port", "0", env=production)
+    assert served.returncode != 0
+    assert "COURIER_SECRET_KEY is required" in served.stderr
+    assert courier("db", "upgrade", env=production).returncode == 0
+    short = courier("db", "upgrade", env={**production, "COURIER_SECRET_KEY": "short"})
+    assert short.returncode != 0 and "at least 32 characters" in short.stderr
