@@ -20,7 +20,6 @@ import asyncio
 import json
 import os
 import platform
-import socket
 import statistics
 import subprocess
 import sys
@@ -34,42 +33,10 @@ import psycopg
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from api.database import upgrade  # noqa: E402
+from scratch import conninfo, drop_database, free_port, scratch_database  # noqa: E402
+
 from api.security import issue_access_token  # noqa: E402
 from api.settings import DEMO_SECRET_KEY  # noqa: E402
-
-BASE_URL = os.environ.get("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/courier")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def conninfo(dbname: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    url = make_url(BASE_URL)
-    return (f"host={url.host or '127.0.0.1'} port={url.port or 5432} "
-            f"user={url.username or 'postgres'} dbname={dbname}"
-            + (f" password={url.password}" if url.password else ""))
-
-
-def scratch_database() -> tuple[str, str]:
-    from sqlalchemy.engine import make_url
-
-    name = f"courier_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(conninfo("postgres"), autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    url = make_url(BASE_URL).set(database=name).render_as_string(hide_password=False)
-    upgrade(url)
-    return name, url
-
-
-def drop_database(name: str) -> None:
-    with psycopg.connect(conninfo("postgres"), autocommit=True) as conn:
-        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def make_people(dbname: str, couriers: int) -> tuple[list[str], str]:
