@@ -242,16 +242,21 @@ def _qr_headers(issued: IssuedToken) -> dict[str, str]:
             "X-Handoff-Fallback-Code": issued.fallback_code}
 
 
+def _qr_image(issued, *, kind: str, media_type: str, scale: int) -> Response:
+    """The token as a QR image (segno), with its expiry, id and fallback code in headers."""
+    buffer = io.BytesIO()
+    segno.make(issued.token, error=QR_ERROR_LEVEL, micro=False).save(
+        buffer, kind=kind, scale=scale, border=4)
+    return Response(buffer.getvalue(), media_type=media_type, headers=_qr_headers(issued))
+
+
 @router.get("/orders/{order_id}/handoff-tokens/{leg}.svg", response_class=Response,
             responses={200: {"content": {"image/svg+xml": {}}}})
 async def token_svg(order_id: int, leg: LegName, session: SessionDep, user: CurrentUser,
                     settings: SettingsDep, ring: KeyRingDep, state: HandoffStateDep,
                     scale: Annotated[int, Query(ge=1, le=40)] = 6) -> Response:
     issued = await _live_or_new_token(order_id, Leg(leg), session, user, settings, ring, state)
-    buffer = io.BytesIO()
-    segno.make(issued.token, error=QR_ERROR_LEVEL, micro=False).save(
-        buffer, kind="svg", scale=scale, border=4)
-    return Response(buffer.getvalue(), media_type="image/svg+xml", headers=_qr_headers(issued))
+    return _qr_image(issued, kind="svg", media_type="image/svg+xml", scale=scale)
 
 
 @router.get("/orders/{order_id}/handoff-tokens/{leg}.png", response_class=Response,
@@ -260,10 +265,7 @@ async def token_png(order_id: int, leg: LegName, session: SessionDep, user: Curr
                     settings: SettingsDep, ring: KeyRingDep, state: HandoffStateDep,
                     scale: Annotated[int, Query(ge=1, le=40)] = 6) -> Response:
     issued = await _live_or_new_token(order_id, Leg(leg), session, user, settings, ring, state)
-    buffer = io.BytesIO()
-    segno.make(issued.token, error=QR_ERROR_LEVEL, micro=False).save(
-        buffer, kind="png", scale=scale, border=4)
-    return Response(buffer.getvalue(), media_type="image/png", headers=_qr_headers(issued))
+    return _qr_image(issued, kind="png", media_type="image/png", scale=scale)
 
 
 @router.post("/handoffs/scan", response_model=ScanOut)
