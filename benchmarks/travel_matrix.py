@@ -14,6 +14,9 @@ warm-up; the median is reported for
 * ``table_call_s``: the bare ``osrm.OSRM.Table`` call on the same points (no conversion),
   so ``matrix_s - table_call_s`` is the Python-side overhead (with ``--workers 0``).
 
+``--heap default`` leaves glibc's malloc trimming as it is, to show what
+:mod:`geodata.heap` (freed memory kept mapped, the service's setting) saves.
+
 ``--workers N`` splits each matrix over N extra processes (``matrix_workers``); the
 first call, which starts them, is the warm-up and is not timed.
 
@@ -74,11 +77,22 @@ def main() -> int:
     parser.add_argument(
         "--workers", type=int, default=0, help="extra processes per matrix (matrix_workers)"
     )
+    parser.add_argument(
+        "--heap",
+        choices=["retain", "default"],
+        default="retain",
+        help="retain: keep freed memory mapped, as the service does; default: glibc's trimming",
+    )
     parser.add_argument("--data-dir", type=Path, default=PROJECT_ROOT / "var" / "bench-networks")
     parser.add_argument(
         "--json", type=Path, default=PROJECT_ROOT / "benchmarks" / "results" / "travel_matrix.json"
     )
     args = parser.parse_args()
+
+    if args.heap == "default":
+        import geodata.osrm_travel
+
+        geodata.osrm_travel.retain_freed_memory = lambda: False  # type: ignore[assignment]
 
     networks_dir = args.data_dir / "networks"
     imported = import_network(
@@ -139,6 +153,7 @@ def main() -> int:
         "profile": args.profile,
         "algorithm": args.algorithm,
         "matrix_workers": args.workers,
+        "heap": args.heap,
         "load_average_at_end": list(os.getloadavg()),
         "points": "uniform in 16x16 km around central Porto, within 500 m of a road",
         "results": rows,
@@ -151,8 +166,12 @@ def main() -> int:
         },
     }
     print(f"peak RSS {report['peak_rss_mb']} MB")
-    if args.json.name == "travel_matrix.json" and (args.workers or args.algorithm != "ch"):
-        args.json = args.json.with_name(f"travel_matrix_{args.algorithm}_w{args.workers}.json")
+    if args.json.name == "travel_matrix.json" and (
+        args.workers or args.algorithm != "ch" or args.heap != "retain"
+    ):
+        args.json = args.json.with_name(
+            f"travel_matrix_{args.algorithm}_w{args.workers}_{args.heap}.json"
+        )
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_text(json.dumps(report, indent=2) + "\n")
     print(f"wrote {args.json}")

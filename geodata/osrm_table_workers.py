@@ -32,6 +32,10 @@ def _init_worker(osrm_path: str, algorithm: str) -> None:
     global _engine
     import osrm
 
+    from geodata.heap import retain_freed_memory
+
+    retain_freed_memory()
+
     _engine = osrm.OSRM(
         algorithm=algorithm.upper(),
         storage_config=osrm_path,

@@ -31,6 +31,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from geodata.exceptions import InvalidInput, NoRoute, PointOffNetwork
+from geodata.heap import retain_freed_memory
 from geodata.osrm_table_workers import TableWorkers
 from geodata.points import LatLon, as_latlon_array
 from geodata.travel_types import ModelKind, Route, RouteLeg, Snapped, TravelMatrix
@@ -69,6 +70,7 @@ class OsrmTravelModel:
         """
         import osrm  # the extension loads here, not when geodata is imported
 
+        retain_freed_memory()  # big tables would otherwise re-fault their memory each time
         self._osrm = osrm
         self.profile = profile
         self.algorithm = algorithm.lower()
