@@ -124,6 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     bks_path = args.directory / "bks.csv"
     bks = lilim.read_bks(bks_path) if bks_path.exists() else {}
+    if args.solver.startswith("ortools"):
+        from routing.solver import warm_up
+
+        print(f"compiled route minimisation in {warm_up():.1f} s (not timed)")
     rows = []
     print(f"{'instance':<8} {'feasible':>8} {'veh':>4} {'bks':>4} {'distance':>10} "
           f"{'gap%':>7} {'seconds':>8}")

@@ -16,9 +16,13 @@ How it searches, and why:
    parallel cheapest insertion. If building the OR-Tools model would overrun the budget, that
    first plan is returned as it is.
 3. **Route minimisation** (only when ``Weights.per_vehicle`` > 0). OR-Tools' local search rarely
-   empties a route by itself, because every step towards it costs distance. So, while a share of
-   the budget remains: ban the route with the fewest stops, keep the others as they are, and let
-   guided local search put the orphaned stops back elsewhere; keep the smaller fleet if it does.
+   empties a route by itself, because every step towards it costs distance. For a fleet of
+   identical vehicles with hard windows (Li & Lim's benchmark, a depot's vans) our guided
+   ejection search (``routing.ejection``) removes routes, and ruin and recreate
+   (``routing.lns``) shortens what is left; both are compiled with numba and keep every plan
+   feasible. Otherwise, while a share of the budget remains: ban the route with the fewest
+   stops, keep the others as they are, and let guided local search put the orphaned stops
+   back elsewhere; keep the smaller fleet if it does.
 4. **Improvement.** Guided local search on distance with the fleet fixed, for the time left
    (without the per-vehicle cost, which would swamp guided local search's penalty step).
 
@@ -40,10 +44,13 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from routing.construct import greedy_sequences
+from routing.ejection import EjectionInstance
+from routing.ejection import minimise_routes as eject_routes
+from routing.lns import shorten_routes
 from routing.plan import Plan, StopKind, StopRef, Unassigned, schedule_routes
 from routing.problem import Problem, Stop
 
-__all__ = ["solve"]
+__all__ = ["solve", "warm_up"]
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +71,16 @@ VROOM_SHARE = 0.6
 #: route's stops (as PyVRP's time warp does; only a plan back within every window counts).
 #: Off: OR-Tools' local search rarely works the lateness back to zero (see BENCHMARKS.md).
 SOFT_ROUTE_MINIMISATION = False
+#: Share of the budget left after the first solution that guided ejection search may spend
+#: removing routes (identical fleets only; see ``routing.ejection``). The rest shortens them.
+EJECTION_SHARE = 0.4
+#: Share of the budget left after that for our ruin-and-recreate (``routing.lns``) and
+#: restarts of the ejection search, before OR-Tools' guided local search takes the rest.
+LNS_SHARE = 0.7
+#: Each restart (ejection search, then ruin and recreate) gets this share of that time, and at
+#: least ``LNS_SLICE_MIN_S``.
+LNS_SLICE_SHARE = 0.1
+LNS_SLICE_MIN_S = 0.4
 #: Time horizon beyond the last finite window or shift end, for open-ended problems.
 OPEN_HORIZON_S = 48 * 3600
 
@@ -732,9 +749,14 @@ def solve(
 
     # Phases 2 and 3: fewer routes, then shorter ones with the fleet fixed.
     if route_minimisation and _complete(layout, best):
-        best = _minimise_routes(
-            layout, matrices, best, budget=budget, rng=rng, solution_limit=solution_limit
-        )
+        instance = _ejection_instance(layout)
+        if instance is not None:
+            best = _eject(layout, instance, best, budget=budget, seed=seed,
+                          solution_limit=solution_limit)
+        else:
+            best = _minimise_routes(
+                layout, matrices, best, budget=budget, rng=rng, solution_limit=solution_limit
+            )
         used = {k for k, r in enumerate(best) if r}
         banned = frozenset(k for k in range(len(problem.vehicles)) if k not in used)
         if budget.left_s() > 0.05:
@@ -751,6 +773,36 @@ def solve(
                 best = improved
 
     return _plan(layout, matrices, best)
+
+
+def warm_up() -> float:
+    """Compile (or load from numba's cache) the route minimisation code; returns seconds.
+
+    The first call in a process otherwise spends a first ``solve``'s budget on it: about 10 s
+    to compile on a fresh machine, under a second to load once cached.
+    """
+    started = time.monotonic()
+    # Two shipments on a line, one vehicle each: one route can take both.
+    n = 6  # start, end, then pickup/delivery nodes of two shipments
+    x = np.array([0, 0, 1, 2, 1, 2], dtype=np.int64)
+    dist = np.abs(x[:, None] - x[None, :])
+    instance = EjectionInstance(
+        time=dist,
+        cost=dist,
+        earliest=np.zeros(n, dtype=np.int64),
+        latest=np.full(n, 100, dtype=np.int64),
+        demand=np.array([0, 0, 1, -1, 1, -1], dtype=np.int64),
+        pickups=np.array([2, 4], dtype=np.int64),
+        deliveries=np.array([3, 5], dtype=np.int64),
+        start=0,
+        end=1,
+        start_time=0,
+        capacity=2,
+    )
+    routes = eject_routes(instance, [[2, 3], [4, 5]], deadline=time.monotonic() + 5,
+                          max_iterations=10)
+    shorten_routes(instance, routes, deadline=time.monotonic() + 5, max_iterations=10)
+    return time.monotonic() - started
 
 
 def _vroom_can_take(problem: Problem) -> bool:
@@ -815,6 +867,116 @@ def _minimise_routes(
         else:
             failures.add(tuple(sorted(routes[victim])))
     return routes
+
+
+def _ejection_instance(layout: _Layout) -> EjectionInstance | None:
+    """The problem as guided ejection search takes it, when it fits: identical vehicles, hard
+    windows, every shipment required and none pinned, nothing on board."""
+    p = layout.problem
+    first = p.vehicles[0] if p.vehicles else None
+    if first is None or p.onboard:
+        return None
+    same = dataclasses.replace(first, id="")
+    if any(dataclasses.replace(v, id="") != same for v in p.vehicles):
+        return None
+    for s in p.shipments:
+        if not s.required or s.pinned_vehicle is not None:
+            return None
+        if s.pickup.soft_latest or s.delivery.soft_latest:
+            return None
+    horizon = layout.ticks(layout.horizon_s)
+    nodes = np.arange(layout.num_nodes)
+    earliest = np.zeros(layout.num_nodes, dtype=np.int64)
+    latest = np.full(layout.num_nodes, horizon, dtype=np.int64)
+    for node in layout.stop_nodes():
+        stop = layout.stops[node]
+        earliest[node] = min(layout.ticks(stop.earliest_s), horizon)
+        if math.isfinite(stop.latest_s):
+            latest[node] = max(0, min(horizon, _floor_ticks(layout, stop.latest_s)))
+    start, end = layout.starts[0], layout.ends[0]
+    start_time = layout.ticks(first.start_s)
+    earliest[start] = start_time
+    if math.isfinite(first.shift_end_s):
+        latest[end] = max(start_time, _floor_ticks(layout, first.shift_end_s))
+    pickups = [layout.node_of[StopRef(s.id, StopKind.PICKUP)] for s in p.shipments]
+    deliveries = [layout.node_of[StopRef(s.id, StopKind.DELIVERY)] for s in p.shipments]
+    return EjectionInstance(
+        time=layout.time_ticks(first.profile, nodes, nodes),
+        cost=layout.cost_units(first.profile, nodes, nodes),
+        earliest=earliest,
+        latest=latest,
+        demand=np.asarray(layout.demand, dtype=np.int64),
+        pickups=np.asarray(pickups, dtype=np.int64),
+        deliveries=np.asarray(deliveries, dtype=np.int64),
+        start=start,
+        end=end,
+        start_time=start_time,
+        capacity=first.capacity,
+    )
+
+
+def _eject(
+    layout: _Layout,
+    instance: EjectionInstance,
+    routes: list[list[int]],
+    *,
+    budget: _Budget,
+    seed: int,
+    solution_limit: int | None,
+) -> list[list[int]]:
+    """Fewest routes by guided ejection search, then the shortest of several such plans.
+
+    Ejection search first takes up to ``EJECTION_SHARE`` of the time left. Then, for up to
+    ``LNS_SHARE`` of what remains, in slices: shorten the best plan by ruin and recreate, and
+    restart ejection search from ``routes`` with another seed down to the same fleet, since
+    where it ends decides which plans ruin and recreate can reach (on lrc206 two seeds in six
+    lead to the best-known distance, the others stay 22-40 % above it). Identical vehicles
+    take the routes in order.
+    """
+    max_iterations = None if solution_limit is None else 20 * solution_limit
+    deadline = time.monotonic() + budget.left_s() * EJECTION_SHARE
+    fewer = eject_routes(
+        instance, routes, deadline=deadline, seed=seed, max_iterations=max_iterations
+    )
+    lns_deadline = time.monotonic() + budget.left_s() * LNS_SHARE
+    slice_s = max(LNS_SLICE_MIN_S, LNS_SLICE_SHARE * (lns_deadline - time.monotonic()))
+    best = shorten_routes(
+        instance,
+        fewer,
+        deadline=min(lns_deadline, time.monotonic() + slice_s),
+        seed=seed,
+        max_iterations=max_iterations,
+    )
+    best_cost = _route_cost(instance, best)
+    restart = 0
+    while time.monotonic() + slice_s / 2 < lns_deadline and solution_limit is None:
+        restart += 1
+        slice_end = min(lns_deadline, time.monotonic() + slice_s)
+        other = eject_routes(
+            instance,
+            routes,
+            deadline=slice_end,
+            seed=seed + restart,
+            target_routes=len(best),
+        )
+        if len(other) > len(best):
+            continue
+        other = shorten_routes(instance, other, deadline=slice_end, seed=seed + restart)
+        other_cost = _route_cost(instance, other)
+        if len(other) < len(best) or other_cost < best_cost:
+            best, best_cost = other, other_cost
+    log.debug("ejection: %d routes, cost %d after %d restarts", len(best), best_cost, restart)
+    out: list[list[int]] = [[] for _ in layout.problem.vehicles]
+    out[: len(best)] = best
+    return out
+
+
+def _route_cost(instance: EjectionInstance, routes: list[list[int]]) -> int:
+    total = 0
+    for r in routes:
+        path = [instance.start, *r, instance.end]
+        total += int(instance.cost[path[:-1], path[1:]].sum())
+    return total
 
 
 def _soften(p: Problem) -> int:

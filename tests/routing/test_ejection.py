@@ -1,0 +1,167 @@
+"""Route minimisation (guided ejection search) and ruin-and-recreate on plain instances."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from routing_cases import make_problem
+
+from routing import lilim
+from routing.ejection import EjectionInstance, check_routes, minimise_routes
+from routing.lns import shorten_routes
+from routing.plan import StopKind, StopRef
+from routing.problem import Problem, Shipment, Stop, Vehicle, Weights
+from routing.solver import _ejection_instance, _Layout, _routes_from_plan
+
+LILIM = Path(__file__).resolve().parents[3] / "shared" / "data" / "lilim100"
+
+
+def _instance(problem: Problem) -> tuple[EjectionInstance, _Layout]:
+    layout = _Layout(problem)
+    instance = _ejection_instance(layout)
+    assert instance is not None
+    return instance, layout
+
+
+def _nodes(layout: _Layout, shipment_id: str) -> list[int]:
+    return [
+        layout.node_of[StopRef(shipment_id, StopKind.PICKUP)],
+        layout.node_of[StopRef(shipment_id, StopKind.DELIVERY)],
+    ]
+
+
+def _cost(instance: EjectionInstance, routes: list[list[int]]) -> int:
+    total = 0
+    for r in routes:
+        path = [instance.start, *r, instance.end]
+        total += sum(int(instance.cost[a, b]) for a, b in zip(path, path[1:], strict=False))
+    return total
+
+
+def _assert_complete_plan(instance: EjectionInstance, routes: list[list[int]]) -> None:
+    assert check_routes(instance, routes)
+    seen = [n for r in routes for n in r]
+    expected = set(instance.pickups.tolist()) | set(instance.deliveries.tolist())
+    assert sorted(seen) == sorted(expected)  # every stop exactly once
+    for r in routes:
+        for p, d in zip(instance.pickups.tolist(), instance.deliveries.tolist(), strict=True):
+            if p in r or d in r:
+                assert p in r and d in r and r.index(p) < r.index(d)
+
+
+def test_merges_routes_when_one_vehicle_can_serve_them_all():
+    vehicles = [Vehicle(f"v{k}", 0, 10, end_location=0) for k in range(3)]
+    shipments = [Shipment(f"s{i}", Stop(2 * i + 1), Stop(2 * i + 2)) for i in range(3)]
+    instance, layout = _instance(
+        make_problem(shipments, vehicles=vehicles, weights=Weights(per_vehicle=1000))
+    )
+    start = [_nodes(layout, s.id) for s in shipments]
+    routes = minimise_routes(instance, start, deadline=time.monotonic() + 10, max_iterations=500)
+    assert len(routes) == 1
+    _assert_complete_plan(instance, routes)
+
+
+def test_shipments_that_cannot_share_a_vehicle_keep_their_routes():
+    # From the middle, each end is 50 s away and both pickups close at 50 s.
+    vehicles = [Vehicle(f"v{k}", 5, 10) for k in range(2)]
+    shipments = [
+        Shipment("west", Stop(0, latest_s=50), Stop(1)),
+        Shipment("east", Stop(10, latest_s=50), Stop(9)),
+    ]
+    instance, layout = _instance(make_problem(shipments, vehicles=vehicles))
+    start = [_nodes(layout, "west"), _nodes(layout, "east")]
+    routes = minimise_routes(instance, start, deadline=time.monotonic() + 10, max_iterations=500)
+    assert len(routes) == 2
+    _assert_complete_plan(instance, routes)
+
+
+def test_capacity_limits_what_one_route_can_take():
+    # Capacity 1 and every delivery window opens after all pickups close: no sharing.
+    vehicles = [Vehicle(f"v{k}", 0, 1) for k in range(3)]
+    shipments = [
+        Shipment(f"s{i}", Stop(i + 1, latest_s=40), Stop(i + 2, earliest_s=50)) for i in range(3)
+    ]
+    instance, layout = _instance(make_problem(shipments, vehicles=vehicles))
+    start = [_nodes(layout, s.id) for s in shipments]
+    routes = minimise_routes(instance, start, deadline=time.monotonic() + 10, max_iterations=500)
+    assert len(routes) == 3
+    _assert_complete_plan(instance, routes)
+
+
+def test_an_infeasible_start_is_refused():
+    vehicles = [Vehicle("v", 0, 10)]
+    shipments = [Shipment("s", Stop(5, latest_s=10), Stop(6))]  # 50 s away, window closes at 10
+    instance, layout = _instance(make_problem(shipments, vehicles=vehicles))
+    with pytest.raises(ValueError, match="not feasible"):
+        minimise_routes(instance, [_nodes(layout, "s")], deadline=time.monotonic() + 1)
+
+
+def test_same_seed_same_routes():
+    problem = lilim.read(Path(__file__).resolve().parents[1] / "data" / "routing_lilim_tiny.txt")
+    instance, layout = _instance(problem)
+    start = [_nodes(layout, s.id) for s in problem.shipments]  # one route per shipment
+    runs = [
+        minimise_routes(instance, start, deadline=time.monotonic() + 60, seed=5, max_iterations=300)
+        for _ in range(2)
+    ]
+    assert runs[0] == runs[1]
+    assert len(runs[0]) < len(start)
+    _assert_complete_plan(instance, runs[0])
+
+
+def test_ruin_and_recreate_straightens_a_zigzag_route():
+    # One vehicle, shipments along the line served in a zigzag order; the best order is
+    # left to right (cost 2 x 100 m: out and back).
+    vehicles = [Vehicle("v", 0, 10, end_location=0)]
+    shipments = [Shipment(f"s{i}", Stop(i), Stop(i + 1)) for i in (1, 3, 5, 7, 9)]
+    instance, layout = _instance(make_problem(shipments, vehicles=vehicles))
+    zigzag = [n for i in (9, 1, 7, 3, 5) for n in _nodes(layout, f"s{i}")]
+    assert check_routes(instance, [zigzag])
+    routes = shorten_routes(instance, [zigzag], deadline=time.monotonic() + 10, max_iterations=2000)
+    _assert_complete_plan(instance, routes)
+    assert _cost(instance, routes) == _cost(instance, [sorted(zigzag)]) < _cost(instance, [zigzag])
+
+
+def test_ruin_and_recreate_never_lengthens_the_plan():
+    problem = lilim.read(Path(__file__).resolve().parents[1] / "data" / "routing_lilim_tiny.txt")
+    instance, layout = _instance(problem)
+    start = [_nodes(layout, s.id) for s in problem.shipments]
+    for seed in range(3):
+        routes = shorten_routes(
+            instance, start, deadline=time.monotonic() + 10, seed=seed, max_iterations=200
+        )
+        _assert_complete_plan(instance, routes)
+        assert len(routes) <= len(start)
+        assert _cost(instance, routes) <= _cost(instance, start)
+
+
+def test_only_identical_fleets_with_hard_windows_take_this_path():
+    shipments = [Shipment("s", Stop(1), Stop(2))]
+    mixed = [Vehicle("a", 0, 10), Vehicle("b", 0, 5)]
+    assert _ejection_instance(_Layout(make_problem(shipments, vehicles=mixed))) is None
+    pinned = [Shipment("s", Stop(1), Stop(2), assigned_vehicle=0)]
+    same = [Vehicle("a", 0, 10), Vehicle("b", 0, 10)]
+    assert _ejection_instance(_Layout(make_problem(pinned, vehicles=same))) is None
+    soft = [Shipment("s", Stop(1), Stop(2, latest_s=30, soft_latest=True))]
+    assert _ejection_instance(_Layout(make_problem(soft, vehicles=same))) is None
+    assert _ejection_instance(_Layout(make_problem(shipments, vehicles=same))) is not None
+
+
+@pytest.mark.skipif(not LILIM.exists(), reason="shared Li & Lim data not present")
+def test_lr202_needs_one_route_fewer_than_vrooms_plan():
+    from routing.peers import solve_vroom
+
+    problem = lilim.read(LILIM / "lr202.txt")
+    instance, layout = _instance(problem)
+    start = _routes_from_plan(layout, layout.matrices(), solve_vroom(problem, time_limit_s=10))
+    start = [r for r in start if r]
+    assert len(start) == 4  # the best-known solution has 3
+    routes = minimise_routes(
+        instance, start, deadline=time.monotonic() + 120, seed=0, max_iterations=20_000
+    )
+    assert len(routes) == 3
+    _assert_complete_plan(instance, routes)
+    assert np.isfinite(_cost(instance, routes))
