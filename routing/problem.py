@@ -16,6 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 
@@ -146,7 +147,17 @@ class Problem:
 
     def initial_load(self, vehicle: int) -> int:
         """What the vehicle carries at its start: the sizes of the parcels already on board."""
-        return sum(p.size for p in self.onboard if p.vehicle == vehicle)
+        return self._initial_loads[vehicle]
+
+    @cached_property
+    def _initial_loads(self) -> tuple[int, ...]:
+        # Asked for once per vehicle by the solver, the scheduler and the validator: summing
+        # the on-board parcels each time made that quadratic (50 ms on 150 couriers).
+        loads = [0] * len(self.vehicles)
+        for p in self.onboard:
+            if 0 <= p.vehicle < len(loads):
+                loads[p.vehicle] += p.size
+        return tuple(loads)
 
     def check(self) -> None:
         """Reject data the solver cannot make sense of (not merely infeasible data)."""
