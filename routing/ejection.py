@@ -239,7 +239,6 @@ def _perturb(
     deliveries,
     pair_of,
     pickup_flag,
-    where,
     time_,
     cost,
     earliest,
@@ -317,7 +316,6 @@ def _perturb(
             routes[r1, :m] = tmp[:m]
             lens[r1] = m
             _insert(routes, lens, r2, pu, du, i, j)
-            where[u] = r2
         else:
             # exchange u (in r1) with w (in r2)
             nw = _route_pairs(routes[r2], lens[r2], pair_of, pickup_flag, pairs_buf)
@@ -409,8 +407,6 @@ def _perturb(
             lens[r2] = m2
             _insert(routes, lens, r1, pw, dw, i1, j1)
             _insert(routes, lens, r2, pu, du, i2, j2)
-            where[u] = r2
-            where[w] = r1
 
 
 @njit(cache=True)
@@ -421,7 +417,6 @@ def _ges(
     pool,
     pool_n,
     counter,
-    where,
     iterations,
     max_ejected,
     perturb_moves,
@@ -496,7 +491,6 @@ def _ges(
                 best, br, bi, bj = delta, r, i, j
         if br >= 0:
             _insert(routes, lens, br, pv, dv, bi, bj)
-            where[v] = br
             continue
 
         # 2. insert with ejection: the ejected set with the least failure count wins
@@ -562,13 +556,10 @@ def _ges(
             routes[er, :m] = tmp[:m]
             lens[er] = m
             _insert(routes, lens, er, pv, dv, ei, ej)
-            where[v] = er
             pool[n_pool] = e1
-            where[e1] = -1
             n_pool += 1
             if e2 >= 0:
                 pool[n_pool] = e2
-                where[e2] = -1
                 n_pool += 1
         else:
             # Fits nowhere even with ejections: back to the bottom of the pool.
@@ -587,7 +578,6 @@ def _ges(
             deliveries,
             pair_of,
             pickup_flag,
-            where,
             time_,
             cost,
             earliest,
@@ -675,11 +665,9 @@ def minimise_routes(
         kept = [r for k, r in enumerate(best) if k != victim]
         arr = np.zeros((len(kept), width), dtype=np.int64)
         lens = np.zeros(len(kept), dtype=np.int64)
-        where = np.full(n_pairs, -1, dtype=np.int64)
         for k, r in enumerate(kept):
             arr[k, : len(r)] = r
             lens[k] = len(r)
-            where[pair_of[[n for n in r if pickup_flag[n]]]] = k
         pool = np.zeros(n_pairs, dtype=np.int64)
         victims = [int(pair_of[n]) for n in best[victim] if pickup_flag[n]]
         pool[: len(victims)] = victims
@@ -698,7 +686,6 @@ def minimise_routes(
                 pool,
                 pool_n,
                 counter,
-                where,
                 run,
                 max_ejected,
                 perturb_moves,
