@@ -67,10 +67,6 @@ GREEDY_FROM_STOPS = 300
 MIN_SEARCH_S = 0.3
 #: Share of the budget VROOM may take when it provides the warm start.
 VROOM_SHARE = 0.6
-#: Whether route minimisation lets windows be broken at a cost while it reinserts a removed
-#: route's stops (as PyVRP's time warp does; only a plan back within every window counts).
-#: Off: OR-Tools' local search rarely works the lateness back to zero (see BENCHMARKS.md).
-SOFT_ROUTE_MINIMISATION = False
 #: Share of the budget left after the first solution that guided ejection search may spend
 #: removing routes (identical fleets only; see ``routing.ejection``). The rest shortens them.
 EJECTION_SHARE = 0.4
@@ -299,10 +295,7 @@ class _Model:
         banned: frozenset[int],
         *,
         fixed_costs: bool,
-        soften: int | None = None,
     ) -> None:
-        """``soften``: cost per tick late at every hard window and shift end, which then become
-        soft (route minimisation passes through such plans on its way to a feasible one)."""
         p = layout.problem
         self.layout = layout
         n_vehicles = len(p.vehicles)
@@ -326,10 +319,8 @@ class _Model:
             routing.SetFixedCostOfAllVehicles(int(round(p.weights.per_vehicle * COST_SCALE)))
 
         horizon = layout.ticks(layout.horizon_s)
-        # Soft windows let routes run late: give them room past the horizon.
-        capacity = 3 * horizon if soften else horizon
         routing.AddDimensionWithVehicleTransits(
-            [time_cb[v.profile] for v in p.vehicles], horizon, capacity, False, "time"
+            [time_cb[v.profile] for v in p.vehicles], horizon, horizon, False, "time"
         )
         self.time = routing.GetDimensionOrDie("time")
         demand_cb = routing.RegisterUnaryTransitVector(layout.demand)
@@ -346,10 +337,7 @@ class _Model:
             self.time.CumulVar(start).SetValue(layout.ticks(v.start_s))
             if math.isfinite(v.shift_end_s):
                 shift_end = max(layout.ticks(v.start_s), _floor_ticks(layout, v.shift_end_s))
-                if soften:
-                    self.time.SetCumulVarSoftUpperBound(end, shift_end, soften)
-                else:
-                    self.time.CumulVar(end).SetMax(shift_end)
+                self.time.CumulVar(end).SetMax(shift_end)
             self.load.CumulVar(start).SetValue(p.initial_load(k))
             self.time.SetSpanCostCoefficientForVehicle(0, k)
             if k in banned:
@@ -361,11 +349,7 @@ class _Model:
             index = self.manager.NodeToIndex(node)
             cumul = self.time.CumulVar(index)
             earliest = min(layout.ticks(stop.earliest_s), horizon)
-            if math.isfinite(stop.latest_s) and not stop.soft_latest and soften:
-                cumul.SetMin(earliest)
-                latest = max(0, min(horizon, _floor_ticks(layout, stop.latest_s)))
-                self.time.SetCumulVarSoftUpperBound(index, latest, soften)
-            elif math.isfinite(stop.latest_s) and not stop.soft_latest:
+            if math.isfinite(stop.latest_s) and not stop.soft_latest:
                 cumul.SetRange(earliest, max(0, min(horizon, _floor_ticks(layout, stop.latest_s))))
             else:
                 cumul.SetMin(earliest)
@@ -486,15 +470,14 @@ def _search(
     solution_limit: int | None,
     stop_when_complete: bool = False,
     fixed_costs: bool = True,
-    soften: int | None = None,
 ) -> list[list[int]] | None:
     """One OR-Tools run; returns node routes of the best solution, or None if none was found.
 
-    With ``stop_when_complete`` it stops at the first solution that routes every stop and is
-    feasible with hard windows, and returns that one (or None).
+    With ``stop_when_complete`` it stops at the first solution that routes every stop, and
+    returns that one (or None).
     """
     started = time.monotonic()
-    model = _Model(layout, matrices, banned, fixed_costs=fixed_costs, soften=soften)
+    model = _Model(layout, matrices, banned, fixed_costs=fixed_costs)
     routing = model.routing
     # Reading a warm start runs a small search under the closing parameters' time limit: give it
     # room, so a nearly spent budget still returns the warm start rather than nothing.
@@ -512,8 +495,6 @@ def _search(
                 for k in range(routing.vehicles())
             ]
             if sum(map(len, routes_now)) != n_stops:
-                return
-            if soften and not _hard_feasible(layout, matrices, routes_now):
                 return
             complete_routes.append(routes_now)
             done[0] = True
@@ -637,14 +618,6 @@ def _repair_route(layout: _Layout, matrices: _Matrices, k: int, refs: list[StopR
             break
         keep = [r for r in keep if r.shipment_id != culprit]
     return [layout.node_of[r] for r in keep]
-
-
-def _hard_feasible(layout: _Layout, matrices: _Matrices, routes: list[list[int]]) -> bool:
-    for k, route in enumerate(routes):
-        refs = [layout.refs[n] for n in route]
-        if len(_repair_route(layout, matrices, k, refs)) != len(route):
-            return False
-    return True
 
 
 def _reason(layout: _Layout, shipment_id: str) -> str:
@@ -871,7 +844,6 @@ def _minimise_routes(
             solution_limit=solution_limit,
             stop_when_complete=True,
             fixed_costs=False,
-            soften=_soften(p) if SOFT_ROUTE_MINIMISATION else None,
         )
         if result is not None and _complete(layout, result):
             routes = result
@@ -989,12 +961,6 @@ def _route_cost(instance: EjectionInstance, routes: list[list[int]]) -> int:
         path = [instance.start, *r, instance.end]
         total += int(instance.cost[path[:-1], path[1:]].sum())
     return total
-
-
-def _soften(p: Problem) -> int:
-    """Lateness cost per tick while route minimisation passes through late plans: a second late
-    weighs about as much as ten units of distance."""
-    return max(1, int(round(10 * COST_SCALE * max(p.weights.per_m, 1e-3) / p.ticks_per_s)))
 
 
 def _plan(layout: _Layout, matrices: _Matrices, node_routes: list[list[int]]) -> Plan:
