@@ -46,7 +46,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["EjectionInstance", "check_routes", "minimise_routes"]
+__all__ = ["EjectionInstance", "Pacer", "check_routes", "minimise_routes"]
 
 log = logging.getLogger(__name__)
 
@@ -602,6 +602,46 @@ def _ges(
 # -- Python side -----------------------------------------------------------------------------
 
 
+class Pacer:
+    """How many compiled iterations to run before the clock is read again.
+
+    About ``slice_s`` worth, judged by the previous run, and never past the deadline or the
+    iteration cap: a fixed count would overrun the budget by seconds on a large problem,
+    where one ejection step costs tens of milliseconds. The compiled loops keep no state
+    between runs that the count could change, so the same seed and cap give the same result.
+    """
+
+    def __init__(self, deadline: float, max_iterations: int | None, slice_s: float = 0.02):
+        self.deadline = deadline
+        self.left = max_iterations
+        self.slice_s = slice_s
+        self.steps = 0
+        self._per_step_s: float | None = None
+        self._started = 0.0
+        self._count = 0
+
+    def next(self) -> int:
+        """Iterations for the next run; 0 when the time or the cap is spent."""
+        now = time.monotonic()
+        if now >= self.deadline or self.left == 0:
+            return 0
+        count = 1
+        if self._per_step_s is not None:
+            count = max(1, int(min(self.slice_s, self.deadline - now) / self._per_step_s))
+        if self.left is not None:
+            count = min(count, self.left)
+        self._started, self._count = now, count
+        return count
+
+    def ran(self) -> None:
+        """Record that the run :meth:`next` sized has finished."""
+        elapsed = time.monotonic() - self._started
+        self._per_step_s = max(elapsed / self._count, 1e-7)
+        self.steps += self._count
+        if self.left is not None:
+            self.left -= self._count
+
+
 def check_routes(inst: EjectionInstance, routes: list[list[int]]) -> bool:
     """Whether every route is feasible on its own (windows, capacity, shift end)."""
     width = max((len(r) for r in routes), default=0) + 2
@@ -640,7 +680,6 @@ def minimise_routes(
     worse_odds: float = 0.02,
     max_iterations: int | None = None,
     target_routes: int = 1,
-    chunk: int = 200,
 ) -> list[list[int]]:
     """Fewer routes serving the same shipments, found before ``deadline`` (``time.monotonic``);
     it stops early at ``target_routes``.
@@ -673,12 +712,9 @@ def minimise_routes(
         pool[: len(victims)] = victims
         pool_n = np.array([len(victims)], dtype=np.int64)
         counter = np.ones(n_pairs, dtype=np.int64)
-        steps = 0
+        pacer = Pacer(deadline, max_iterations)
         left = len(victims)
-        while left and time.monotonic() < deadline:
-            run = chunk if max_iterations is None else min(chunk, max_iterations - steps)
-            if run <= 0:
-                break
+        while left and (run := pacer.next()):
             left = _ges(
                 arr,
                 lens,
@@ -704,16 +740,16 @@ def minimise_routes(
                 inst.start_time,
                 worse_odds,
             )
-            steps += run
+            pacer.ran()
         if left:
             log.debug(
                 "ejection search: %d routes kept; %d shipments still in the pool after %d steps",
                 len(best),
                 left,
-                steps,
+                pacer.steps,
             )
             break
-        log.debug("ejection search: %d routes after %d steps", len(kept), steps)
+        log.debug("ejection search: %d routes after %d steps", len(kept), pacer.steps)
         best = [arr[k, : lens[k]].tolist() for k in range(len(kept))]
         best = [r for r in best if r]
     return best

@@ -14,14 +14,13 @@ It uses the compiled primitives of ``routing.ejection`` and the same plain-array
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 from numba import njit
 
 from routing.ejection import (
     _INF,
     EjectionInstance,
+    Pacer,
     _best_insertion,
     _insert,
     _route_cost,
@@ -307,7 +306,6 @@ def shorten_routes(
     deviation: float = 0.02,
     regret_odds: float = 0.5,
     max_iterations: int | None = None,
-    chunk: int = 500,
 ) -> list[list[int]]:
     """The same shipments on no more routes, shortened by ruin and recreate until ``deadline``
     (``time.monotonic``) or ``max_iterations`` steps."""
@@ -325,11 +323,8 @@ def shorten_routes(
         lens[k] = len(r)
     best_arr, best_lens = arr.copy(), lens.copy()
     _seed(seed)
-    steps = 0
-    while time.monotonic() < deadline:
-        run = chunk if max_iterations is None else min(chunk, max_iterations - steps)
-        if run <= 0:
-            break
+    pacer = Pacer(deadline, max_iterations)
+    while run := pacer.next():
         _lns(
             arr,
             lens,
@@ -353,6 +348,6 @@ def shorten_routes(
             inst.end,
             inst.start_time,
         )
-        steps += run
+        pacer.ran()
     out = (best_arr[k, : best_lens[k]].tolist() for k in range(len(kept)))
     return [r for r in out if r]

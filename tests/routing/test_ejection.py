@@ -10,7 +10,7 @@ import pytest
 from routing_cases import make_problem
 
 from routing import lilim
-from routing.ejection import EjectionInstance, check_routes, minimise_routes
+from routing.ejection import EjectionInstance, Pacer, check_routes, minimise_routes
 from routing.lns import shorten_routes
 from routing.plan import StopKind, StopRef
 from routing.problem import Problem, Shipment, Stop, Vehicle, Weights
@@ -165,3 +165,35 @@ def test_lr202_needs_one_route_fewer_than_vrooms_plan():
     assert len(routes) == 3
     _assert_complete_plan(instance, routes)
     assert np.isfinite(_cost(instance, routes))
+
+
+def test_pacer_sizes_runs_by_the_last_one_and_stops_at_the_cap():
+    pacer = Pacer(deadline=time.monotonic() + 60, max_iterations=1000, slice_s=0.5)
+    assert pacer.next() == 1  # nothing measured yet
+    time.sleep(0.01)
+    pacer.ran()
+    assert 5 <= pacer.next() <= 50  # ~0.5 s at 0.01-0.1 s a step
+    pacer.ran()
+    while count := pacer.next():
+        pacer.ran()
+        assert count >= 1
+    assert pacer.steps == 1000
+
+
+def test_pacer_stops_at_the_deadline():
+    pacer = Pacer(deadline=time.monotonic() - 1, max_iterations=None)
+    assert pacer.next() == 0
+
+
+@pytest.mark.skipif(not LILIM.exists(), reason="shared Li & Lim data not present")
+def test_searches_end_near_their_deadline_on_a_full_size_instance():
+    problem = lilim.read(LILIM / "lrc201.txt")
+    instance, layout = _instance(problem)
+    start = [_nodes(layout, s.id) for s in problem.shipments]  # one route per shipment
+    started = time.monotonic()
+    fewer = minimise_routes(instance, start, deadline=started + 0.5)
+    routes = shorten_routes(instance, fewer, deadline=time.monotonic() + 0.5)
+    # generous: the point is that no compiled run goes on for seconds past the deadline
+    assert time.monotonic() - started < 3.0
+    _assert_complete_plan(instance, routes)
+    assert len(routes) < len(start)
