@@ -22,9 +22,10 @@ delivery on the same vehicle, and the vehicles' shift ends. Distance is ignored 
 choose between feasible insertions and to make the random moves mostly improving ones;
 ``routing.lns`` and then OR-Tools shorten the routes with the fleet fixed.
 
-The core is compiled with numba (plain loops over integer arrays: the same code in Python
-would be about a hundred times slower, and the search needs tens of thousands of
-iterations). It works on plain arrays so that it can be tested with plain values:
+The core is compiled with numba: plain loops over integer arrays, which run 63 times slower
+as Python on the same arrays (measured: scheduling lr202's three routes and scanning every
+fifth shipment's insertions, 0.07 ms against 4.3 ms), and the search needs tens of thousands
+of iterations. It works on plain arrays so that it can be tested with plain values:
 
 * ``time[a, b]``: integer time from node ``a`` to node ``b``, service at ``a`` included;
 * ``cost[a, b]``: integer arc cost (distance);
