@@ -34,7 +34,6 @@ import random
 import statistics
 import sys
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -43,12 +42,10 @@ import numpy as np
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(PROJECT_ROOT))
 
-import psycopg  # noqa: E402
-from psycopg import sql  # noqa: E402
+from scratch import drop_database, scratch_database  # noqa: E402
 from sqlalchemy import text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 
-from api.database import make_engine, make_sessionmaker, upgrade  # noqa: E402
+from api.database import make_engine, make_sessionmaker  # noqa: E402
 from dispatch.matrix_cache import MatrixCache  # noqa: E402
 from dispatch.planner import PlannerConfig, run_cycle  # noqa: E402
 from dispatch.state_store import NoLivePositions  # noqa: E402
@@ -58,29 +55,6 @@ from geodata.travel import load_travel_models  # noqa: E402
 
 PORTO_CENTRE = (41.1496, -8.6110)
 HALF_SIDE_DEG = (0.054, 0.072)  # ~6 km either way at 41 N
-BASE_URL = os.environ.get("DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/courier")
-
-
-def _admin(url: str) -> dict:
-    u = make_url(url)
-    info = dict(host=u.host or "127.0.0.1", port=u.port or 5432, user=u.username or "postgres",
-                dbname="postgres")
-    if u.password:
-        info["password"] = u.password
-    return info
-
-
-def create_database() -> str:
-    name = f"courier_bench_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(**_admin(BASE_URL), autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    return make_url(BASE_URL).set(database=name).render_as_string(hide_password=False)
-
-
-def drop_database(url: str) -> None:
-    with psycopg.connect(**_admin(BASE_URL), autocommit=True) as conn:
-        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
-            sql.Identifier(make_url(url).database)))
 
 
 class Matrices:
@@ -203,9 +177,8 @@ async def bench(args) -> dict:
     models = load_travel_models(networks_dir, args.network, strict=True)
     rng = random.Random(args.seed)
     places = sample_places(models.for_profile("bicycle"), args.places, rng)
-    url = create_database()
+    name, url = scratch_database()
     try:
-        upgrade(url)
         engine = make_engine(url)
         sessionmaker = make_sessionmaker(engine)
         async with sessionmaker() as session:
@@ -236,7 +209,7 @@ async def bench(args) -> dict:
                                       new_per_cycle=args.new_per_cycle, places=places, rng=rng)
         await engine.dispose()
     finally:
-        drop_database(url)
+        drop_database(name)
     warm = cycles[1:]
     phases = ("load", "matrix", "solve", "apply", "total")
     return {
