@@ -80,23 +80,43 @@ class EjectionInstance:
         if self.pickups.shape != self.deliveries.shape:
             raise ValueError("pickups and deliveries must pair up")
 
-    def pair_of_node(self) -> NDArray[np.int64]:
-        pair = np.full(self.time.shape[0], -1, dtype=np.int64)
-        pair[self.pickups] = np.arange(len(self.pickups))
-        pair[self.deliveries] = np.arange(len(self.deliveries))
-        return pair
+    def net(self) -> tuple:
+        """The instance as the compiled code takes it (see "compiled core" below)."""
+        return (
+            self.time,
+            self.cost,
+            self.earliest,
+            self.latest,
+            self.demand,
+            self.capacity,
+            self.start,
+            self.end,
+            self.start_time,
+        )
+
+    def pairs(self) -> tuple:
+        """(pickups, deliveries, shipment of each node, whether each node is a pickup)."""
+        pair_of = np.full(self.time.shape[0], -1, dtype=np.int64)
+        pair_of[self.pickups] = np.arange(len(self.pickups))
+        pair_of[self.deliveries] = np.arange(len(self.deliveries))
+        pickup_flag = np.zeros(self.time.shape[0], dtype=np.bool_)
+        pickup_flag[self.pickups] = True
+        return self.pickups, self.deliveries, pair_of, pickup_flag
 
 
 # -- compiled core ---------------------------------------------------------------------------
+# ``net`` is the instance as one tuple: (time, cost, earliest, latest, demand, capacity, start,
+# end, start_time); ``pairs`` is (pickups, deliveries, pair_of, pickup_flag), where
+# ``pair_of[node]`` is the node's shipment and ``pickup_flag[node]`` whether it is a pickup.
 # Positions in a route: 0 is the start, 1..n the stops route[0..n-1], n + 1 the end.
 # ``st[k]`` is the start of service at position k, ``lz[k]`` the latest start at k that keeps
 # the rest of the route feasible, ``ld[k]`` the load after serving position k.
 
 
 @njit(cache=True)
-def _schedule(
-    route, n, time_, earliest, latest, demand, capacity, start, end, start_time, st, lz, ld
-):
+def _schedule(route, n, net, st, lz, ld):
+    """Fill ``st``, ``lz`` and ``ld`` for a route; False when the route is infeasible."""
+    time_, _, earliest, latest, demand, capacity, start, end, start_time = net
     t = start_time
     st[0] = t
     ld[0] = 0
@@ -129,14 +149,13 @@ def _schedule(
 
 
 @njit(cache=True)
-def _best_insertion(
-    route, n, p, d, time_, cost, earliest, latest, demand, capacity, start, end, st, lz, ld
-):
+def _best_insertion(route, n, p, d, net, st, lz, ld):
     """Cheapest feasible (i, j): pickup after position i, delivery after position j (j >= i).
 
     Needs ``_schedule`` of the route in ``st``, ``lz``, ``ld``. Returns (delta, i, j), with
     i = -1 when the shipment fits nowhere.
     """
+    time_, cost, earliest, latest, demand, capacity, start, end, _ = net
     best = _INF
     bi = -1
     bj = -1
@@ -179,10 +198,18 @@ def _best_insertion(
 
 
 @njit(cache=True)
+def _fit(route, n, p, d, net, st, lz, ld):
+    """Cheapest feasible place for shipment (p, d) in a route: (delta, i, j), i = -1 if none."""
+    if not _schedule(route, n, net, st, lz, ld):
+        return _INF, -1, -1
+    return _best_insertion(route, n, p, d, net, st, lz, ld)
+
+
+@njit(cache=True)
 def _insert(routes, lens, r, p, d, i, j):
+    """Route r becomes row[:i] + [p] + row[i:j] + [d] + row[j:n]."""
     n = lens[r]
     row = routes[r]
-    # new = row[:i] + [p] + row[i:j] + [d] + row[j:n]
     for k in range(n - 1, j - 1, -1):
         row[k + 2] = row[k]
     row[j + 1] = d
@@ -206,7 +233,9 @@ def _without(src, n, pair_of, skip_a, skip_b, skip_c, out):
 
 
 @njit(cache=True)
-def _route_pairs(route, n, pair_of, pickup_flag, out):
+def _route_pairs(route, n, pairs, out):
+    """The shipments of a route, in the order of their pickups; returns how many."""
+    _, _, pair_of, pickup_flag = pairs
     m = 0
     for k in range(n):
         if pickup_flag[route[k]]:
@@ -216,7 +245,8 @@ def _route_pairs(route, n, pair_of, pickup_flag, out):
 
 
 @njit(cache=True)
-def _route_cost(route, n, cost, start, end):
+def _route_cost(route, n, net):
+    cost, start, end = net[1], net[6], net[7]
     total = 0
     prev = start
     for k in range(n):
@@ -231,34 +261,10 @@ def _seed(seed):
 
 
 @njit(cache=True)
-def _perturb(
-    routes,
-    lens,
-    n_routes,
-    moves,
-    pickups,
-    deliveries,
-    pair_of,
-    pickup_flag,
-    time_,
-    cost,
-    earliest,
-    latest,
-    demand,
-    capacity,
-    start,
-    end,
-    start_time,
-    st,
-    lz,
-    ld,
-    tmp,
-    tmp2,
-    pairs_buf,
-    worse_odds,
-):
+def _perturb(routes, lens, n_routes, moves, worse_odds, net, pairs, st, lz, ld, tmp, tmp2, buf):
     """Random feasible relocations and exchanges of shipments between routes; a move that
     lengthens the plan is taken with probability ``worse_odds`` only."""
+    pickups, deliveries, pair_of, _ = pairs
     for _ in range(moves):
         if n_routes < 2:
             return
@@ -268,50 +274,15 @@ def _perturb(
         r2 = np.random.randint(n_routes - 1)
         if r2 >= r1:
             r2 += 1
-        np_ = _route_pairs(routes[r1], lens[r1], pair_of, pickup_flag, pairs_buf)
-        u = pairs_buf[np.random.randint(np_)]
+        u = buf[np.random.randint(_route_pairs(routes[r1], lens[r1], pairs, buf))]
         pu, du = pickups[u], deliveries[u]
         if np.random.random() < 0.5 or lens[r2] == 0:
             # relocate u from r1 to r2
-            if not _schedule(
-                routes[r2],
-                lens[r2],
-                time_,
-                earliest,
-                latest,
-                demand,
-                capacity,
-                start,
-                end,
-                start_time,
-                st,
-                lz,
-                ld,
-            ):
-                continue
-            delta, i, j = _best_insertion(
-                routes[r2],
-                lens[r2],
-                pu,
-                du,
-                time_,
-                cost,
-                earliest,
-                latest,
-                demand,
-                capacity,
-                start,
-                end,
-                st,
-                lz,
-                ld,
-            )
+            delta, i, j = _fit(routes[r2], lens[r2], pu, du, net, st, lz, ld)
             if i < 0:
                 continue
             m = _without(routes[r1], lens[r1], pair_of, u, -1, -1, tmp)
-            gain = _route_cost(routes[r1], lens[r1], cost, start, end) - _route_cost(
-                tmp, m, cost, start, end
-            )
+            gain = _route_cost(routes[r1], lens[r1], net) - _route_cost(tmp, m, net)
             if delta > gain and np.random.random() >= worse_odds:
                 continue
             routes[r1, :m] = tmp[:m]
@@ -319,86 +290,21 @@ def _perturb(
             _insert(routes, lens, r2, pu, du, i, j)
         else:
             # exchange u (in r1) with w (in r2)
-            nw = _route_pairs(routes[r2], lens[r2], pair_of, pickup_flag, pairs_buf)
-            w = pairs_buf[np.random.randint(nw)]
+            w = buf[np.random.randint(_route_pairs(routes[r2], lens[r2], pairs, buf))]
             pw, dw = pickups[w], deliveries[w]
             m1 = _without(routes[r1], lens[r1], pair_of, u, -1, -1, tmp)
             m2 = _without(routes[r2], lens[r2], pair_of, w, -1, -1, tmp2)
-            if not _schedule(
-                tmp2,
-                m2,
-                time_,
-                earliest,
-                latest,
-                demand,
-                capacity,
-                start,
-                end,
-                start_time,
-                st,
-                lz,
-                ld,
-            ):
-                continue
-            d2, i2, j2 = _best_insertion(
-                tmp2,
-                m2,
-                pu,
-                du,
-                time_,
-                cost,
-                earliest,
-                latest,
-                demand,
-                capacity,
-                start,
-                end,
-                st,
-                lz,
-                ld,
-            )
+            d2, i2, j2 = _fit(tmp2, m2, pu, du, net, st, lz, ld)
             if i2 < 0:
                 continue
-            if not _schedule(
-                tmp,
-                m1,
-                time_,
-                earliest,
-                latest,
-                demand,
-                capacity,
-                start,
-                end,
-                start_time,
-                st,
-                lz,
-                ld,
-            ):
-                continue
-            d1, i1, j1 = _best_insertion(
-                tmp,
-                m1,
-                pw,
-                dw,
-                time_,
-                cost,
-                earliest,
-                latest,
-                demand,
-                capacity,
-                start,
-                end,
-                st,
-                lz,
-                ld,
-            )
+            d1, i1, j1 = _fit(tmp, m1, pw, dw, net, st, lz, ld)
             if i1 < 0:
                 continue
             gain = (
-                _route_cost(routes[r1], lens[r1], cost, start, end)
-                + _route_cost(routes[r2], lens[r2], cost, start, end)
-                - _route_cost(tmp, m1, cost, start, end)
-                - _route_cost(tmp2, m2, cost, start, end)
+                _route_cost(routes[r1], lens[r1], net)
+                + _route_cost(routes[r2], lens[r2], net)
+                - _route_cost(tmp, m1, net)
+                - _route_cost(tmp2, m2, net)
             )
             if d1 + d2 > gain and np.random.random() >= worse_odds:
                 continue
@@ -421,29 +327,19 @@ def _ges(
     iterations,
     max_ejected,
     perturb_moves,
-    pickups,
-    deliveries,
-    pair_of,
-    pickup_flag,
-    time_,
-    cost,
-    earliest,
-    latest,
-    demand,
-    capacity,
-    start,
-    end,
-    start_time,
     worse_odds,
+    net,
+    pairs,
 ):
     """Run up to ``iterations`` pool steps; returns how many shipments are left in the pool."""
+    pickups, deliveries, pair_of, _ = pairs
     width = routes.shape[1] + 2
     st = np.empty(width + 2, dtype=np.int64)
     lz = np.empty(width + 2, dtype=np.int64)
     ld = np.empty(width + 2, dtype=np.int64)
     tmp = np.empty(width, dtype=np.int64)
     tmp2 = np.empty(width, dtype=np.int64)
-    pairs_buf = np.empty(width, dtype=np.int64)
+    buf = np.empty(width, dtype=np.int64)
     n_pool = pool_n[0]
     for _ in range(iterations):
         if n_pool == 0:
@@ -456,38 +352,7 @@ def _ges(
         best = _INF
         br, bi, bj = -1, -1, -1
         for r in range(n_routes):
-            _schedule(
-                routes[r],
-                lens[r],
-                time_,
-                earliest,
-                latest,
-                demand,
-                capacity,
-                start,
-                end,
-                start_time,
-                st,
-                lz,
-                ld,
-            )
-            delta, i, j = _best_insertion(
-                routes[r],
-                lens[r],
-                pv,
-                dv,
-                time_,
-                cost,
-                earliest,
-                latest,
-                demand,
-                capacity,
-                start,
-                end,
-                st,
-                lz,
-                ld,
-            )
+            delta, i, j = _fit(routes[r], lens[r], pv, dv, net, st, lz, ld)
             if i >= 0 and delta < best:
                 best, br, bi, bj = delta, r, i, j
         if br >= 0:
@@ -500,48 +365,16 @@ def _ges(
         ties = 0
         er, e1, e2, ei, ej = -1, -1, -1, -1, -1
         for r in range(n_routes):
-            npairs = _route_pairs(routes[r], lens[r], pair_of, pickup_flag, pairs_buf)
+            npairs = _route_pairs(routes[r], lens[r], pairs, buf)
             for a in range(npairs):
-                ua = pairs_buf[a]
+                ua = buf[a]
                 for b in range(a, npairs if max_ejected >= 2 else a + 1):
-                    ub = pairs_buf[b] if b > a else -1
+                    ub = buf[b] if b > a else -1
                     psum = counter[ua] + (counter[ub] if ub >= 0 else 0)
                     if psum > best_sum:
                         continue
                     m = _without(routes[r], lens[r], pair_of, ua, ub, -1, tmp)
-                    if not _schedule(
-                        tmp,
-                        m,
-                        time_,
-                        earliest,
-                        latest,
-                        demand,
-                        capacity,
-                        start,
-                        end,
-                        start_time,
-                        st,
-                        lz,
-                        ld,
-                    ):
-                        continue
-                    _, i, j = _best_insertion(
-                        tmp,
-                        m,
-                        pv,
-                        dv,
-                        time_,
-                        cost,
-                        earliest,
-                        latest,
-                        demand,
-                        capacity,
-                        start,
-                        end,
-                        st,
-                        lz,
-                        ld,
-                    )
+                    _, i, j = _fit(tmp, m, pv, dv, net, st, lz, ld)
                     if i < 0:
                         continue
                     if psum < best_sum:
@@ -575,26 +408,15 @@ def _ges(
             lens,
             n_routes,
             perturb_moves,
-            pickups,
-            deliveries,
-            pair_of,
-            pickup_flag,
-            time_,
-            cost,
-            earliest,
-            latest,
-            demand,
-            capacity,
-            start,
-            end,
-            start_time,
+            worse_odds,
+            net,
+            pairs,
             st,
             lz,
             ld,
             tmp,
             tmp2,
-            pairs_buf,
-            worse_odds,
+            buf,
         )
     pool_n[0] = n_pool
     return n_pool
@@ -651,21 +473,7 @@ def check_routes(inst: EjectionInstance, routes: list[list[int]]) -> bool:
     ld = np.empty(width, dtype=np.int64)
     for r in routes:
         arr = np.asarray(r, dtype=np.int64)
-        if not _schedule(
-            arr,
-            len(arr),
-            inst.time,
-            inst.earliest,
-            inst.latest,
-            inst.demand,
-            inst.capacity,
-            inst.start,
-            inst.end,
-            inst.start_time,
-            st,
-            lz,
-            ld,
-        ):
+        if not _schedule(arr, len(arr), inst.net(), st, lz, ld):
             return False
     return True
 
@@ -692,9 +500,8 @@ def minimise_routes(
     """
     if not check_routes(inst, routes):
         raise ValueError("the starting routes are not feasible")
-    pair_of = inst.pair_of_node()
-    pickup_flag = np.zeros(len(pair_of), dtype=np.bool_)
-    pickup_flag[inst.pickups] = True
+    net, pairs = inst.net(), inst.pairs()
+    pair_of, pickup_flag = pairs[2], pairs[3]
     n_pairs = len(inst.pickups)
     width = 2 * n_pairs + 2
     best = [list(r) for r in routes if r]
@@ -726,20 +533,9 @@ def minimise_routes(
                 run,
                 max_ejected,
                 perturb_moves,
-                inst.pickups,
-                inst.deliveries,
-                pair_of,
-                pickup_flag,
-                inst.time,
-                inst.cost,
-                inst.earliest,
-                inst.latest,
-                inst.demand,
-                inst.capacity,
-                inst.start,
-                inst.end,
-                inst.start_time,
                 worse_odds,
+                net,
+                pairs,
             )
             pacer.ran()
         if left:

@@ -21,10 +21,9 @@ from routing.ejection import (
     _INF,
     EjectionInstance,
     Pacer,
-    _best_insertion,
+    _fit,
     _insert,
     _route_cost,
-    _schedule,
     _seed,
     check_routes,
 )
@@ -33,44 +32,25 @@ __all__ = ["shorten_routes"]
 
 
 @njit(cache=True)
-def _plan_cost(routes, lens, n_routes, cost, start, end):
+def _plan_cost(routes, lens, n_routes, net):
     total = 0
     for r in range(n_routes):
         if lens[r]:
-            total += _route_cost(routes[r], lens[r], cost, start, end)
+            total += _route_cost(routes[r], lens[r], net)
     return total
 
 
 @njit(cache=True)
-def _recreate(
-    routes,
-    lens,
-    n_routes,
-    removed,
-    k,
-    regret,
-    pickups,
-    deliveries,
-    time_,
-    cost,
-    earliest,
-    latest,
-    demand,
-    capacity,
-    start,
-    end,
-    start_time,
-    st,
-    lz,
-    ld,
-):
+def _recreate(routes, lens, n_routes, removed, k, regret, net, pairs, st, lz, ld):
     """Insert shipments ``removed[:k]`` at feasible places; False when one fits nowhere.
 
     With ``regret`` the next shipment is the one whose best place beats its best place in
     another route by most (one that fits in a single route goes first): it leaves the
     easy ones for last. Otherwise they go in the given order, each to its cheapest place.
     Best places per (shipment, route) are cached and only the changed route is re-scanned.
+    Empty routes stay empty.
     """
+    pickups, deliveries, _, _ = pairs
     best_d = np.full((k, n_routes), _INF, dtype=np.int64)
     best_i = np.full((k, n_routes), -1, dtype=np.int64)
     best_j = np.full((k, n_routes), -1, dtype=np.int64)
@@ -78,39 +58,10 @@ def _recreate(
     for r in range(n_routes):
         if lens[r] == 0:
             continue
-        _schedule(
-            routes[r],
-            lens[r],
-            time_,
-            earliest,
-            latest,
-            demand,
-            capacity,
-            start,
-            end,
-            start_time,
-            st,
-            lz,
-            ld,
-        )
         for a in range(k):
             u = pending[a]
-            best_d[a, r], best_i[a, r], best_j[a, r] = _best_insertion(
-                routes[r],
-                lens[r],
-                pickups[u],
-                deliveries[u],
-                time_,
-                cost,
-                earliest,
-                latest,
-                demand,
-                capacity,
-                start,
-                end,
-                st,
-                lz,
-                ld,
+            best_d[a, r], best_i[a, r], best_j[a, r] = _fit(
+                routes[r], lens[r], pickups[u], deliveries[u], net, st, lz, ld
             )
     left = k
     while left > 0:
@@ -132,15 +83,8 @@ def _recreate(
             if score > top:
                 top, pick, pick_r = score, a, first_r
         u = pending[pick]
-        _insert(
-            routes,
-            lens,
-            pick_r,
-            pickups[u],
-            deliveries[u],
-            best_i[pick, pick_r],
-            best_j[pick, pick_r],
-        )
+        i, j = best_i[pick, pick_r], best_j[pick, pick_r]
+        _insert(routes, lens, pick_r, pickups[u], deliveries[u], i, j)
         # drop row ``pick``, keeping the order of the rest (cheapest-first relies on it)
         for a in range(pick, left - 1):
             pending[a] = pending[a + 1]
@@ -148,39 +92,10 @@ def _recreate(
             best_i[a] = best_i[a + 1]
             best_j[a] = best_j[a + 1]
         left -= 1
-        _schedule(
-            routes[pick_r],
-            lens[pick_r],
-            time_,
-            earliest,
-            latest,
-            demand,
-            capacity,
-            start,
-            end,
-            start_time,
-            st,
-            lz,
-            ld,
-        )
         for a in range(left):
             u = pending[a]
-            best_d[a, pick_r], best_i[a, pick_r], best_j[a, pick_r] = _best_insertion(
-                routes[pick_r],
-                lens[pick_r],
-                pickups[u],
-                deliveries[u],
-                time_,
-                cost,
-                earliest,
-                latest,
-                demand,
-                capacity,
-                start,
-                end,
-                st,
-                lz,
-                ld,
+            best_d[a, pick_r], best_i[a, pick_r], best_j[a, pick_r] = _fit(
+                routes[pick_r], lens[pick_r], pickups[u], deliveries[u], net, st, lz, ld
             )
     return True
 
@@ -196,22 +111,14 @@ def _lns(
     max_removed,
     deviation,
     regret_odds,
-    pickups,
-    deliveries,
-    pair_of,
-    time_,
-    cost,
-    earliest,
-    latest,
-    demand,
-    capacity,
-    start,
-    end,
-    start_time,
+    net,
+    pairs,
 ):
     """``iterations`` ruin-and-recreate steps from ``routes`` (the current plan, in place);
     the best plan seen is kept in ``best_routes``. Record-to-record travel: a plan is taken
     as the current one when it is within ``deviation`` (a fraction) of the best."""
+    pickups, deliveries, pair_of, _ = pairs
+    cost = net[1]
     n_pairs = len(pickups)
     width = routes.shape[1] + 2
     st = np.empty(width + 2, dtype=np.int64)
@@ -223,7 +130,7 @@ def _lns(
     related = np.empty(n_pairs, dtype=np.int64)
     saved = routes[:n_routes].copy()
     saved_lens = lens[:n_routes].copy()
-    record = _plan_cost(best_routes, best_lens, n_routes, cost, start, end)
+    record = _plan_cost(best_routes, best_lens, n_routes, net)
     for _ in range(iterations):
         k = 2 + np.random.randint(max(1, max_removed - 1))
         if k > n_pairs:
@@ -258,31 +165,11 @@ def _lns(
             lens[r] = m
         for a in range(k):
             is_removed[removed[a]] = False
-        # recreate, keeping empty routes empty: regret-2 or cheapest-first in random order
+        # recreate: regret-2 or cheapest-first in random order
         np.random.shuffle(removed[:k])
-        ok = _recreate(
-            routes,
-            lens,
-            n_routes,
-            removed,
-            k,
-            np.random.random() < regret_odds,
-            pickups,
-            deliveries,
-            time_,
-            cost,
-            earliest,
-            latest,
-            demand,
-            capacity,
-            start,
-            end,
-            start_time,
-            st,
-            lz,
-            ld,
-        )
-        new_cost = _plan_cost(routes, lens, n_routes, cost, start, end) if ok else _INF
+        regret = np.random.random() < regret_odds
+        ok = _recreate(routes, lens, n_routes, removed, k, regret, net, pairs, st, lz, ld)
+        new_cost = _plan_cost(routes, lens, n_routes, net) if ok else _INF
         if ok and new_cost < record:
             record = new_cost
             best_routes[:n_routes] = routes[:n_routes]
@@ -314,7 +201,6 @@ def shorten_routes(
         return kept
     if not check_routes(inst, kept):
         raise ValueError("the starting routes are not feasible")
-    pair_of = inst.pair_of_node()
     width = 2 * len(inst.pickups) + 2
     arr = np.zeros((len(kept), width), dtype=np.int64)
     lens = np.zeros(len(kept), dtype=np.int64)
@@ -322,6 +208,7 @@ def shorten_routes(
         arr[k, : len(r)] = r
         lens[k] = len(r)
     best_arr, best_lens = arr.copy(), lens.copy()
+    net, pairs = inst.net(), inst.pairs()
     _seed(seed)
     pacer = Pacer(deadline, max_iterations)
     while run := pacer.next():
@@ -335,18 +222,8 @@ def shorten_routes(
             max_removed,
             deviation,
             regret_odds,
-            inst.pickups,
-            inst.deliveries,
-            pair_of,
-            inst.time,
-            inst.cost,
-            inst.earliest,
-            inst.latest,
-            inst.demand,
-            inst.capacity,
-            inst.start,
-            inst.end,
-            inst.start_time,
+            net,
+            pairs,
         )
         pacer.ran()
     out = (best_arr[k, : best_lens[k]].tolist() for k in range(len(kept)))
