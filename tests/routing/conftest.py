@@ -8,6 +8,15 @@ from routing_cases import DATA, make_problem
 from routing.problem import OnboardParcel, Problem, Shipment, Stop, Vehicle
 
 
+@pytest.fixture(scope="session", autouse=True)
+def compiled_route_minimisation() -> None:
+    """Compile (or load) the numba route-minimisation code before any test's clock starts:
+    on a cold cache that takes ~12 s, which would otherwise land inside some solve's budget."""
+    from routing.solver import warm_up
+
+    warm_up()
+
+
 @pytest.fixture
 def tiny_lilim_path() -> Path:
     return DATA / "routing_lilim_tiny.txt"
