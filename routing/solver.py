@@ -666,6 +666,10 @@ def solve(
     starts from VROOM's plan when no ``initial`` is given (needs ``pyvroom``; its time counts in
     the budget). ``solution_limit`` bounds each search phase by solutions found, for
     reproducible runs. ``route_minimisation`` defaults to on when vehicles cost something.
+
+    Identical fleets use compiled code (``routing.ejection``, ``routing.lns``): on a machine
+    whose numba cache is cold the first such solve compiles it for ~12 s, past its budget;
+    call :func:`warm_up` at start-up where that matters.
     """
     budget = _Budget(time_limit_s)
     rng = random.Random(seed)
