@@ -7,7 +7,7 @@ of its heap back to the kernel (``M_TRIM_THRESHOLD``, 128 KiB by default, raised
 dynamically), so the next table -- and even the conversion of the same one -- touches
 fresh pages: about 55,000 minor page faults per 2000x2000 table, which under a
 virtual machine cost several microseconds each. Measured on Porto (BENCHMARKS.md, "Road
-network"): 2000x2000 went from ~3.0 s to ~1.9 s once freed memory stays mapped.
+network"): 2000x2000 takes 1.84 s (median) with freed memory kept mapped, 2.2-2.4 s without.
 
 :func:`retain_freed_memory` raises the trim threshold for the calling process. The cost is
 that a process's resident size stays at its peak rather than shrinking after a big matrix

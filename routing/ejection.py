@@ -47,7 +47,7 @@ import numpy as np
 from numba import njit
 from numpy.typing import NDArray
 
-__all__ = ["EjectionInstance", "Pacer", "check_routes", "minimise_routes"]
+__all__ = ["EjectionInstance", "Pacer", "check_routes", "minimise_routes", "plan_cost"]
 
 log = logging.getLogger(__name__)
 
@@ -465,6 +465,30 @@ class Pacer:
             self.left -= self._count
 
 
+def plan_cost(inst: EjectionInstance, routes: list[list[int]]) -> int:
+    """Total arc cost of the routes, from the start node through their stops to the end."""
+    total = 0
+    for r in routes:
+        path = [inst.start, *r, inst.end]
+        total += int(inst.cost[path[:-1], path[1:]].sum())
+    return total
+
+
+def _as_arrays(inst: EjectionInstance, routes: list[list[int]]):
+    """Routes as the compiled code holds them: one row per route, room for every stop."""
+    arr = np.zeros((len(routes), 2 * len(inst.pickups) + 2), dtype=np.int64)
+    lens = np.zeros(len(routes), dtype=np.int64)
+    for k, r in enumerate(routes):
+        arr[k, : len(r)] = r
+        lens[k] = len(r)
+    return arr, lens
+
+
+def _as_lists(arr: NDArray[np.int64], lens: NDArray[np.int64]) -> list[list[int]]:
+    """The non-empty routes held in ``arr``."""
+    return [arr[k, : lens[k]].tolist() for k in range(len(lens)) if lens[k]]
+
+
 def check_routes(inst: EjectionInstance, routes: list[list[int]]) -> bool:
     """Whether every route is feasible on its own (windows, capacity, shift end)."""
     width = max((len(r) for r in routes), default=0) + 2
@@ -503,18 +527,13 @@ def minimise_routes(
     net, pairs = inst.net(), inst.pairs()
     pair_of, pickup_flag = pairs[2], pairs[3]
     n_pairs = len(inst.pickups)
-    width = 2 * n_pairs + 2
     best = [list(r) for r in routes if r]
     _seed(seed)
     rng = np.random.default_rng(seed)
     while len(best) > max(1, target_routes) and time.monotonic() < deadline:
         victim = int(rng.integers(len(best)))
         kept = [r for k, r in enumerate(best) if k != victim]
-        arr = np.zeros((len(kept), width), dtype=np.int64)
-        lens = np.zeros(len(kept), dtype=np.int64)
-        for k, r in enumerate(kept):
-            arr[k, : len(r)] = r
-            lens[k] = len(r)
+        arr, lens = _as_arrays(inst, kept)
         pool = np.zeros(n_pairs, dtype=np.int64)
         victims = [int(pair_of[n]) for n in best[victim] if pickup_flag[n]]
         pool[: len(victims)] = victims
@@ -547,6 +566,5 @@ def minimise_routes(
             )
             break
         log.debug("ejection search: %d routes after %d steps", len(kept), pacer.steps)
-        best = [arr[k, : lens[k]].tolist() for k in range(len(kept))]
-        best = [r for r in best if r]
+        best = _as_lists(arr, lens)
     return best

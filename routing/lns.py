@@ -21,6 +21,8 @@ from routing.ejection import (
     _INF,
     EjectionInstance,
     Pacer,
+    _as_arrays,
+    _as_lists,
     _fit,
     _insert,
     _route_cost,
@@ -201,12 +203,7 @@ def shorten_routes(
         return kept
     if not check_routes(inst, kept):
         raise ValueError("the starting routes are not feasible")
-    width = 2 * len(inst.pickups) + 2
-    arr = np.zeros((len(kept), width), dtype=np.int64)
-    lens = np.zeros(len(kept), dtype=np.int64)
-    for k, r in enumerate(kept):
-        arr[k, : len(r)] = r
-        lens[k] = len(r)
+    arr, lens = _as_arrays(inst, kept)
     best_arr, best_lens = arr.copy(), lens.copy()
     net, pairs = inst.net(), inst.pairs()
     _seed(seed)
@@ -226,5 +223,4 @@ def shorten_routes(
             pairs,
         )
         pacer.ran()
-    out = (best_arr[k, : best_lens[k]].tolist() for k in range(len(kept)))
-    return [r for r in out if r]
+    return _as_lists(best_arr, best_lens)

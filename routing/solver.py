@@ -44,7 +44,7 @@ import numpy as np
 from ortools.constraint_solver import pywrapcp, routing_enums_pb2
 
 from routing.construct import greedy_sequences
-from routing.ejection import EjectionInstance
+from routing.ejection import EjectionInstance, plan_cost
 from routing.ejection import minimise_routes as eject_routes
 from routing.lns import shorten_routes
 from routing.plan import Plan, StopKind, StopRef, Unassigned, schedule_routes
@@ -767,8 +767,8 @@ def solve(
 def warm_up() -> float:
     """Compile (or load from numba's cache) the route minimisation code; returns seconds.
 
-    The first call in a process otherwise spends a first ``solve``'s budget on it: about 10 s
-    to compile on a fresh machine, under a second to load once cached.
+    The first call in a process otherwise spends a first ``solve``'s budget on it: about 12 s
+    to compile on a fresh machine, 0.2 s to load once cached.
     """
     started = time.monotonic()
     # Two shipments on a line, one vehicle each: one route can take both.
@@ -935,7 +935,7 @@ def _eject(
         seed=seed,
         max_iterations=max_iterations,
     )
-    best_cost = _route_cost(instance, best)
+    best_cost = plan_cost(instance, best)
     restart = 0
     while time.monotonic() + slice_s / 2 < lns_deadline and solution_limit is None:
         restart += 1
@@ -950,21 +950,13 @@ def _eject(
         if len(other) > len(best):
             continue
         other = shorten_routes(instance, other, deadline=slice_end, seed=seed + restart)
-        other_cost = _route_cost(instance, other)
+        other_cost = plan_cost(instance, other)
         if len(other) < len(best) or other_cost < best_cost:
             best, best_cost = other, other_cost
     log.debug("ejection: %d routes, cost %d after %d restarts", len(best), best_cost, restart)
     out: list[list[int]] = [[] for _ in layout.problem.vehicles]
     out[: len(best)] = best
     return out
-
-
-def _route_cost(instance: EjectionInstance, routes: list[list[int]]) -> int:
-    total = 0
-    for r in routes:
-        path = [instance.start, *r, instance.end]
-        total += int(instance.cost[path[:-1], path[1:]].sum())
-    return total
 
 
 def _plan(layout: _Layout, matrices: _Matrices, node_routes: list[list[int]]) -> Plan:
