@@ -221,6 +221,16 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Записанный трек курьера в то время не проходил рядом с точкой.",
         "uz": "Kuryerning yozilgan yo'li o'sha paytda nuqta yaqinida emas edi.",
     },
+    "handoff_track_far": {
+        "en": "The courier's tracked position at the time of the scan was too far from the point.",
+        "ru": "Отслеживаемое положение курьера во время сканирования было слишком далеко от точки.",
+        "uz": "Skanerlash paytida kuryerning kuzatilgan joylashuvi nuqtadan juda uzoq edi.",
+    },
+    "arrival_track_far": {
+        "en": "The courier's tracked position does not match this arrival.",
+        "ru": "Отслеживаемое положение курьера не совпадает с этим прибытием.",
+        "uz": "Kuryerning kuzatilgan joylashuvi bu yetib kelish bilan mos emas.",
+    },
     "handoff_token_used": {
         "en": "This handoff code was already used.",
         "ru": "Этот код передачи уже использован.",

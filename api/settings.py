@@ -126,6 +126,10 @@ class Settings(BaseSettings):
         default=6 * 3600, ge=0, le=7 * 86_400, validation_alias="COURIER_HANDOFF_OFFLINE_WINDOW_S")
     handoff_track_window_s: int = Field(
         default=300, ge=10, le=3600, validation_alias="COURIER_HANDOFF_TRACK_WINDOW_S")
+    handoff_fix_max_age_s: int = Field(
+        default=120, ge=0, le=3600, validation_alias="COURIER_HANDOFF_FIX_MAX_AGE_S")
+    handoff_max_speed_mps: float = Field(
+        default=20.0, gt=0, le=100, validation_alias="COURIER_HANDOFF_MAX_SPEED_MPS")
     handoff_fallback_max_attempts: int = Field(
         default=5, ge=1, le=20, validation_alias="COURIER_HANDOFF_FALLBACK_MAX_ATTEMPTS")
     #: PKCS#8 PEM Ed25519 private keys (the first signs); unset: keys live in `keys_dir`.

@@ -1,4 +1,6 @@
-"""The stored courier track, asked by the handoff checks (`dispatch.handoffs.TrackLookup`).
+"""The stored courier track, asked by the handoff checks (`dispatch.handoffs.TrackLookup`):
+was the courier near a point around a time (offline scans), and which fix lies nearest in time
+(online scans and arrival reports).
 
 Dispatch does not know the tracking package; it asks this narrow question, answered here with
 one PostGIS query on the `positions` table (partition pruning on `recorded_at`, the primary key
@@ -12,6 +14,8 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.handoffs import TrackedFix
+
 __all__ = ["PositionsTrackLookup"]
 
 _WAS_NEAR = text("""
@@ -21,6 +25,22 @@ SELECT EXISTS (
       AND recorded_at BETWEEN :from_time AND :to_time
       AND ST_DWithin(location, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :radius_m)
 )
+""")
+
+
+# The last fix at or before the instant and the first after it, each one index probe on
+# `(courier_id, recorded_at)`; the caller keeps the closer of the two.
+_NEAREST_FIX = text("""
+(SELECT recorded_at, ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon,
+        accuracy_m
+ FROM positions
+ WHERE courier_id = :courier_id AND recorded_at BETWEEN :from_time AND :around
+ ORDER BY recorded_at DESC LIMIT 1)
+UNION ALL
+(SELECT recorded_at, ST_Y(location::geometry), ST_X(location::geometry), accuracy_m
+ FROM positions
+ WHERE courier_id = :courier_id AND recorded_at > :around AND recorded_at <= :to_time
+ ORDER BY recorded_at ASC LIMIT 1)
 """)
 
 
@@ -38,3 +58,16 @@ class PositionsTrackLookup:
             "from_time": around - window, "to_time": around + window,
         })
         return bool(found)
+
+    async def nearest_fix(self, *, courier_id: int, around: datetime,
+                          window_s: float) -> TrackedFix | None:
+        window = timedelta(seconds=window_s)
+        rows = (await self._session.execute(_NEAREST_FIX, {
+            "courier_id": courier_id, "around": around, "from_time": around - window,
+            "to_time": around + window,
+        })).all()
+        if not rows:
+            return None
+        row = min(rows, key=lambda r: abs((r.recorded_at - around).total_seconds()))
+        return TrackedFix(lat=float(row.lat), lon=float(row.lon),
+                          at_s=row.recorded_at.timestamp(), accuracy_m=row.accuracy_m)

@@ -18,6 +18,8 @@ statuses that base classes do not carry (410, 429) are registered by the composi
     ├── HandoffWrongCourier          403 handoff_wrong_courier           not the assigned courier
     ├── HandoffTooFar                422 handoff_too_far                 scan far from the point
     ├── HandoffTrackNotNear          422 handoff_track_not_near          offline: stored track away
+    ├── HandoffTrackFar              422 handoff_track_far               online: tracked fix away
+    ├── ArrivalTrackFar              422 arrival_track_far               arrival: tracked fix away
     ├── HandoffTokenUsed             409 handoff_token_used              single use already spent
     ├── HandoffNotAllowed            403 handoff_not_allowed             may not issue this leg
     ├── HandoffCodeUnavailable       404 handoff_code_unavailable        no live code for the leg
@@ -47,6 +49,8 @@ __all__ = [
     "HandoffWrongCourier",
     "HandoffTooFar",
     "HandoffTrackNotNear",
+    "HandoffTrackFar",
+    "ArrivalTrackFar",
     "HandoffTokenUsed",
     "HandoffNotAllowed",
     "HandoffCodeUnavailable",
@@ -117,6 +121,18 @@ class HandoffTooFar(HandoffError, InvalidInput):
 
 class HandoffTrackNotNear(HandoffError, InvalidInput):
     code = "handoff_track_not_near"
+
+
+class HandoffTrackFar(HandoffError, InvalidInput):
+    """An online scan whose claimed place the courier's own tracked GPS contradicts."""
+
+    code = "handoff_track_far"
+
+
+class ArrivalTrackFar(HandoffError, InvalidInput):
+    """An arrival report that the courier's own tracked GPS contradicts."""
+
+    code = "arrival_track_far"
 
 
 class HandoffTokenUsed(HandoffError, Conflict):

@@ -10,8 +10,11 @@ A scan is checked in a fixed order, and the first check that fails decides the e
    status is due for this leg (a token already spent reports `handoff_token_used` here),
 4. the scanning courier is the one assigned to the order and named in the token,
 5. the position is within `radius_m` of the leg's point (pickup, dropoff; a return goes back
-   to the pickup point) (and for an offline scan
-   the courier's stored track was near that point around the scan time),
+   to the pickup point), and the app's word is checked against the courier's tracked GPS: an
+   offline scan needs the stored track near that point around the scan time
+   (`handoff_track_not_near`); an online scan is compared with the tracked fix nearest in time,
+   when one lies within `fix_max_age_s` of the scan, and refused when that fix is farther from
+   the point than the courier could have covered since (`handoff_track_far`),
 6. the token was never used: claimed atomically in Redis (`SET NX`) and held durably by the
    unique `token_id` of the custody ledger.
 
@@ -38,6 +41,7 @@ from dispatch.custody import CustodyEntry, CustodyKind
 from dispatch.custody_store import anchor_details, append_entry, token_spent
 from dispatch.exceptions import NotFound
 from dispatch.handoff_errors import (
+    ArrivalTrackFar,
     HandoffCodeInvalid,
     HandoffCodeLocked,
     HandoffCodeUnavailable,
@@ -48,6 +52,7 @@ from dispatch.handoff_errors import (
     HandoffScanTimeInvalid,
     HandoffTokenUsed,
     HandoffTooFar,
+    HandoffTrackFar,
     HandoffTrackNotNear,
     HandoffWrongCourier,
 )
@@ -72,6 +77,10 @@ __all__ = [
     "HandoffState",
     "IssuedToken",
     "ScanResult",
+    "TrackedFix",
+    "track_allowance_m",
+    "check_tracked_fix",
+    "check_arrival",
     "LEG_DUE_STATUSES",
     "ISSUABLE_STATUSES",
     "distance_m",
@@ -118,6 +127,24 @@ class ScanPolicy:
     #: The stored track must pass within `radius_m` of the point within this of the scan time.
     track_window_s: float = 300.0
     fallback_max_attempts: int = 5
+    #: An online scan or an arrival is compared with the courier's tracked fix nearest in time
+    #: when one lies within this of it; without such a fix there is nothing to compare.
+    fix_max_age_s: float = 120.0
+    #: How fast a courier may have moved between that fix and the scan (72 km/h: a car in town).
+    max_speed_mps: float = 20.0
+    #: A fix's reported accuracy widens the allowance by at most this much (a fix claiming 5 km
+    #: accuracy must not excuse any distance).
+    max_fix_accuracy_m: float = 100.0
+
+
+@dataclass(frozen=True, slots=True)
+class TrackedFix:
+    """One stored GPS fix of a courier (from the tracking pipeline, already filtered)."""
+
+    lat: float
+    lon: float
+    at_s: float
+    accuracy_m: float | None = None
 
 
 class TrackLookup(Protocol):
@@ -125,6 +152,11 @@ class TrackLookup(Protocol):
 
     async def was_near(self, *, courier_id: int, lat: float, lon: float, radius_m: float,
                        around: datetime, window_s: float) -> bool: ...
+
+    async def nearest_fix(self, *, courier_id: int, around: datetime,
+                          window_s: float) -> TrackedFix | None:
+        """The stored fix closest in time to `around`, within `window_s` either side."""
+        ...
 
 
 class HandoffState(Protocol):
@@ -190,6 +222,33 @@ def check_scan_time(claims: HandoffClaims, *, scanned_at_s: float, now_s: float,
             details={"scanned_at": scanned_at_s, "offline_window_s": policy.offline_window_s})
     check_token_time(claims, at_s=scanned_at_s, leeway_s=policy.online_skew_s)
     return offline
+
+
+def track_allowance_m(fix: TrackedFix, *, at_s: float, policy: ScanPolicy) -> float:
+    """How far from the leg's point the tracked fix may lie and still agree with a claim made
+    at `at_s`: the scan radius, the fix's own accuracy (capped) and the distance a courier
+    could cover at `max_speed_mps` between the fix and the claim."""
+    accuracy_m = min(max(fix.accuracy_m or 0.0, 0.0), policy.max_fix_accuracy_m)
+    return policy.radius_m + accuracy_m + policy.max_speed_mps * abs(at_s - fix.at_s)
+
+
+def check_tracked_fix(fix: TrackedFix | None, point: LatLon, *, at_s: float, policy: ScanPolicy,
+                      what: str, error: type[HandoffTrackFar] | type[ArrivalTrackFar]
+                      = HandoffTrackFar) -> None:
+    """Step 5 for online claims: the courier's tracked GPS must not contradict being at `point`
+    at `at_s`. No recent fix (`fix` None) is no evidence either way and passes."""
+    if fix is None:
+        return
+    away_m = distance_m(LatLon(fix.lat, fix.lon), point)
+    allowed_m = track_allowance_m(fix, at_s=at_s, policy=policy)
+    if away_m > allowed_m:
+        raise error(
+            f"the courier's tracked position {abs(at_s - fix.at_s):.0f} s from the {what} was "
+            f"{away_m:.0f} m from the point",
+            details={"distance_m": round(away_m, 1), "allowed_m": round(allowed_m, 1),
+                     "fix_age_s": round(at_s - fix.at_s, 1),
+                     "fix_at": datetime.fromtimestamp(fix.at_s, UTC).isoformat(),
+                     "max_speed_mps": policy.max_speed_mps})
 
 
 def check_leg_due(status: str, leg: Leg) -> None:
@@ -291,6 +350,11 @@ async def scan_handoff(
         raise HandoffTrackNotNear("the courier's stored track was not near the point then",
                                   details={"radius_m": policy.radius_m,
                                            "window_s": policy.track_window_s})
+    if not offline:
+        fix = await track.nearest_fix(courier_id=courier.id, around=scanned_at,
+                                      window_s=policy.fix_max_age_s)
+        check_tracked_fix(fix, point, at_s=scanned_at_s, policy=policy,
+                          what=f"{claims.leg.value} scan")
     if not await state.claim_token(claims.token_id,                                # 6
                                    ttl_s=_replay_ttl_s(claims, now_s=now_s, policy=policy)):
         raise HandoffTokenUsed("this handoff code was already used")
@@ -331,6 +395,23 @@ async def _record(session: AsyncSession, *, order: Order, claims: HandoffClaims,
                                 "scanned_at": scanned_at.isoformat(), "offline": offline,
                                 **anchor_details(entry)})
     return entry
+
+
+#: Arrival actions and the point the courier says it reached.
+_ARRIVAL_LEG = {Action.ARRIVE_PICKUP: Leg.PICKUP, Action.ARRIVE_DROPOFF: Leg.DROPOFF}
+
+
+async def check_arrival(*, order: Order, action: Action, courier_id: int, now: datetime,
+                        policy: ScanPolicy, track: TrackLookup) -> None:
+    """A courier's arrival report is checked like an online scan: when a recent tracked fix
+    exists, it must not put the courier farther from the point than it could have come."""
+    leg = _ARRIVAL_LEG.get(action)
+    if leg is None:
+        return
+    fix = await track.nearest_fix(courier_id=courier_id, around=now,
+                                  window_s=policy.fix_max_age_s)
+    check_tracked_fix(fix, _leg_point(order, leg), at_s=now.timestamp(), policy=policy,
+                      what=f"{action.value} report", error=ArrivalTrackFar)
 
 
 async def scan_fallback_code(

@@ -14,11 +14,14 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import IntegrityError
 
 from api import schemas
-from api.deps import CurrentUser, DispatcherUser, SessionDep
+from api.deps import CurrentUser, DispatcherUser, SessionDep, SettingsDep
 from api.errors import ApiError
 from api.presenters import order_out
+from api.routers.handoffs import scan_policy
+from api.track_lookup import PositionsTrackLookup
 from dispatch.couriers import courier_of_user
 from dispatch.exceptions import DuplicateObject, NotFound
+from dispatch.handoffs import check_arrival
 from dispatch.lifecycle import Action
 from dispatch.locations import to_lat_lon
 from dispatch.models import IdempotencyRecord, User
@@ -214,8 +217,11 @@ async def unassign(order_id: int, session: SessionDep, user: DispatcherUser) -> 
 
 @router.post("/{order_id}/status", response_model=schemas.OrderOut)
 async def report_status(order_id: int, body: schemas.StatusIn, session: SessionDep,
-                        user: CurrentUser) -> schemas.OrderOut:
-    """The assigned courier (or a dispatcher) reports arrival, failure or a return."""
+                        user: CurrentUser, settings: SettingsDep) -> schemas.OrderOut:
+    """The assigned courier (or a dispatcher) reports arrival, failure or a return.
+
+    A courier's arrival is checked against its tracked GPS like an online scan
+    (`arrival_track_far` when a recent fix puts it elsewhere)."""
     if user.role not in ("admin", "dispatcher", "courier"):
         raise ApiError(403, "forbidden", "You are not allowed to do this.")
     action = Action(body.action)
@@ -224,11 +230,14 @@ async def report_status(order_id: int, body: schemas.StatusIn, session: SessionD
                        "This step is recorded by scanning the handoff code.",
                        {"endpoint": "/api/v1/handoffs/scan"})
     order = await get_visible_order(session, order_id, user, for_update=True)
+    now = datetime.now(UTC)
     if user.role == "courier":
         courier = await courier_of_user(session, user.id)
         if courier is None or order.courier_id != courier.id:
             raise NotFound(f"order {order_id} not found", details={"order_id": order_id})
-    await apply_action(session, order, action, actor=user, now=datetime.now(UTC),
+        await check_arrival(order=order, action=action, courier_id=courier.id, now=now,
+                            policy=scan_policy(settings), track=PositionsTrackLookup(session))
+    await apply_action(session, order, action, actor=user, now=now,
                        lat=body.lat, lon=body.lon,
                        details={"reason": body.reason} if body.reason else None)
     await session.commit()

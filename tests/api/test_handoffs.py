@@ -138,6 +138,7 @@ def forge(app, case: Case, *, leg: Leg = Leg.PICKUP, issued_at_s: int | None = N
 
 
 async def add_track_point(app, courier_id: int, point: dict, at: datetime) -> None:
+    """Stores one fix of the courier's track, as the tracking pipeline would."""
     async with app.state.sessionmaker() as session:
         await session.execute(text(
             "INSERT INTO positions (courier_id, recorded_at, location) VALUES "
@@ -320,6 +321,96 @@ async def test_scan_far_from_the_pickup_point_is_refused(client, app, new_case):
                          "handoff_too_far")
     assert error["details"]["distance_m"] > 2000 and error["details"]["radius_m"] == 150
     assert await snapshot(app, case.order_id) == before
+
+
+# --- the app's word against the tracked GPS (online scans and arrivals) -----------------------
+
+@pytest.fixture
+def tracked_case(client, actors, cast):
+    """An order assigned to a courier of its own, whose track no other test touches."""
+
+    async def make() -> tuple[Case, Actor]:
+        courier = await actors.make("courier", capacity=10)
+        body = order_body(buyer_id=cast.buyer.id)
+        response = await client.post(f"{API}/orders", json=body, headers=cast.seller.headers)
+        order_id = response.json()["id"]
+        response = await client.post(f"{API}/orders/{order_id}/assign",
+                                     json={"courier_id": courier.courier_id},
+                                     headers=cast.dispatcher.headers)
+        assert response.status_code == 200, response.text
+        return Case(order_id, cast), courier
+
+    return make
+
+
+async def test_online_scan_refused_when_the_tracked_fix_5_s_before_was_754_m_away(
+        client, app, tracked_case):
+    case, courier = await tracked_case()
+    token = (await issue(client, case, "pickup"))["token"]
+    now = datetime.now(UTC)
+    away = {"lat": INSIDE["lat"] + 754 / 111_195.0, "lon": INSIDE["lon"]}
+    await add_track_point(app, courier.courier_id, away, now - timedelta(seconds=5))
+    before = await snapshot(app, case.order_id)
+    response = await client.post(f"{API}/handoffs/scan", json={"token": token, **INSIDE},
+                                 headers=courier.headers)
+    error = assert_error(response, 422, "handoff_track_far")
+    assert 740 < error["details"]["distance_m"] < 770
+    assert error["details"]["allowed_m"] < 400
+    assert await snapshot(app, case.order_id) == before
+    # The same scan once the courier's tracked GPS has reached the seller goes through.
+    await add_track_point(app, courier.courier_id, INSIDE, datetime.now(UTC))
+    response = await client.post(f"{API}/handoffs/scan", json={"token": token, **INSIDE},
+                                 headers=courier.headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "picked_up"
+
+
+async def test_online_scan_refused_when_tracked_3_km_away(client, app, tracked_case):
+    case, courier = await tracked_case()
+    token = (await issue(client, case, "pickup"))["token"]
+    await add_track_point(app, courier.courier_id, FAR, datetime.now(UTC) - timedelta(seconds=20))
+    response = await client.post(f"{API}/handoffs/scan", json={"token": token, **INSIDE},
+                                 headers=courier.headers)
+    assert_error(response, 422, "handoff_track_far")
+
+
+async def test_online_scan_without_a_recent_fix_is_judged_on_the_claim(client, app,
+                                                                        tracked_case):
+    case, courier = await tracked_case()
+    token = (await issue(client, case, "pickup"))["token"]
+    # A fix far away but ten minutes old says nothing about where the courier is now.
+    await add_track_point(app, courier.courier_id, FAR, datetime.now(UTC) - timedelta(minutes=10))
+    response = await client.post(f"{API}/handoffs/scan", json={"token": token, **INSIDE},
+                                 headers=courier.headers)
+    assert response.status_code == 200, response.text
+
+
+async def test_fallback_code_is_cross_checked_too(client, app, tracked_case):
+    case, courier = await tracked_case()
+    code = (await issue(client, case, "pickup"))["fallback_code"]
+    await add_track_point(app, courier.courier_id, FAR, datetime.now(UTC) - timedelta(seconds=3))
+    response = await client.post(f"{API}/handoffs/code", json={
+        "order_id": case.order_id, "leg": "pickup", "code": code, **INSIDE},
+        headers=courier.headers)
+    assert_error(response, 422, "handoff_track_far")
+
+
+async def test_arrival_refused_when_the_tracked_fix_is_elsewhere(client, app, tracked_case):
+    case, courier = await tracked_case()
+    await add_track_point(app, courier.courier_id, FAR, datetime.now(UTC) - timedelta(seconds=10))
+    before = await snapshot(app, case.order_id)
+    response = await client.post(f"{API}/orders/{case.order_id}/status",
+                                 json={"action": "arrive_pickup", **INSIDE},
+                                 headers={**courier.headers, "Accept-Language": "ru"})
+    error = assert_error(response, 422, "arrival_track_far")
+    assert "курьера" in error["message"]
+    assert await snapshot(app, case.order_id) == before
+    await add_track_point(app, courier.courier_id, INSIDE, datetime.now(UTC))
+    response = await client.post(f"{API}/orders/{case.order_id}/status",
+                                 json={"action": "arrive_pickup", **INSIDE},
+                                 headers=courier.headers)
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "at_pickup"
 
 
 # --- single use ----------------------------------------------------------------------------------
