@@ -8,6 +8,7 @@
     courier geodata zones FILE.geojson
     courier demo seed
     courier bench lilim DIR --time-limit S [--solver ortools|pyvrp|vroom] [--json OUT]
+    courier simulate mdrp|city|live ...   (see `courier simulate -h`)
 """
 
 from __future__ import annotations
@@ -143,6 +144,10 @@ def _dispatch(argv: list[str]) -> int:
         return bench_main(argv[1:])
     if argv[:1] == ["geodata"]:
         return _geodata(argv[1:])
+    if argv[:1] == ["simulate"]:
+        from simulations.cli import main as simulate_main
+
+        return simulate_main(argv[1:], data_dir=_settings().data_dir)
 
     parser = argparse.ArgumentParser(prog="courier", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -168,6 +173,7 @@ def _dispatch(argv: list[str]) -> int:
 
     commands.add_parser("geodata", help="road networks and zones (see `courier geodata -h`)")
     commands.add_parser("bench", help="benchmarks (see `courier bench -h`)")
+    commands.add_parser("simulate", help="delivery-day simulations (see `courier simulate -h`)")
     demo = commands.add_parser("demo", help="demo data")
     demo.add_argument("action", choices=["seed"])
 
