@@ -28,6 +28,7 @@ from api.routers import (
     health,
     orders,
     pickup_places,
+    tiles,
     tracking,
     travel,
     users,
@@ -40,6 +41,7 @@ from api.websockets import router as websockets_router
 from dispatch.handoff_errors import HandoffCodeLocked, HandoffTokenExpired
 from dispatch.handoff_keys import HandoffKeyStore
 from dispatch.service_area import ZoneServiceArea
+from geodata.map_tiles import InvalidTile
 from geodata.travel import load_travel_models
 from geodata.zones import DuplicateZone, ZoneError
 from tracking.exceptions import DeviceNotFound, MalformedMessage, UnknownDevice
@@ -61,6 +63,7 @@ ROUTERS: list[APIRouter] = [
     tracking.router,
     travel.router,
     dispatch.router,
+    tiles.router,
 ]
 
 
@@ -122,6 +125,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_error(app, DeviceNotFound, 404)
     register_error(app, HandoffTokenExpired, 410)
     register_error(app, HandoffCodeLocked, 429)
+    register_error(app, InvalidTile, 422)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)

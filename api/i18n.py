@@ -296,6 +296,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Секрет вебхука должен содержать не менее 16 символов.",
         "uz": "Webhook siri kamida 16 belgidan iborat bo'lishi kerak.",
     },
+    "invalid_tile": {
+        "en": "There is no such tile.",
+        "ru": "Такого тайла не существует.",
+        "uz": "Bunday tayl mavjud emas.",
+    },
 }
 
 

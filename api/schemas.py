@@ -18,6 +18,23 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable snake_case reason clients branch on")
+    message: str = Field(description="in the language `Accept-Language` asks for (en, ru, uz)")
+    details: Any = None
+
+
+class ErrorOut(BaseModel):
+    """The body of every error answer."""
+
+    error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: the error envelope documented for each status."""
+    return {status: {"model": ErrorOut} for status in statuses}
+
+
 class Point(Strict):
     lat: Latitude
     lon: Longitude
@@ -201,3 +218,25 @@ class ZoneOut(BaseModel):
     name: str
     active: bool
     geometry: dict[str, Any]
+
+
+class VectorLayer(BaseModel):
+    id: str
+    fields: dict[str, str]
+    minzoom: int
+    maxzoom: int
+
+
+class TileJSON(BaseModel):
+    """TileJSON 3.0.0 (https://github.com/mapbox/tilejson-spec/tree/master/3.0.0)."""
+
+    tilejson: Literal["3.0.0"] = "3.0.0"
+    name: str
+    attribution: str
+    scheme: Literal["xyz"] = "xyz"
+    tiles: list[str]
+    minzoom: int
+    maxzoom: int
+    bounds: list[float] = Field(description="[min_lon, min_lat, max_lon, max_lat]")
+    center: list[float] = Field(description="[lon, lat, zoom]")
+    vector_layers: list[VectorLayer]
