@@ -90,7 +90,8 @@ class CourierOut(BaseModel):
     name: str
     vehicle: Vehicle
     capacity: int
-    shift_state: Literal["off", "on"]
+    shift_state: Literal["off", "on", "break"] = Field(
+        description="off, on shift, or on a break (keeps its work, gets no new offers)")
     shift_started_at: datetime | None
     shift_ends_at: datetime | None
     zone_ids: list[int]
@@ -99,7 +100,7 @@ class CourierOut(BaseModel):
 
 
 class ShiftIn(Strict):
-    action: Literal["start", "end"]
+    action: Literal["start", "end", "break", "resume"]
     lat: Latitude | None = None
     lon: Longitude | None = None
     ends_at: AwareDatetime | None = None
@@ -240,3 +241,43 @@ class TileJSON(BaseModel):
     bounds: list[float] = Field(description="[min_lon, min_lat, max_lon, max_lat]")
     center: list[float] = Field(description="[lon, lat, zoom]")
     vector_layers: list[VectorLayer]
+
+
+class TrackingLinkOut(BaseModel):
+    url: str = Field(description="the buyer's tracking page: `<base>/t/<token>`")
+    token: str
+    expires_at: datetime = Field(description="RFC 3339, UTC (`Z`)")
+
+
+class TrackPlace(BaseModel):
+    lat: float
+    lon: float
+    address: str | None
+
+
+class TrackOrder(BaseModel):
+    id: int
+    external_id: str | None
+    status: str
+    pickup_eta: datetime | None
+    dropoff_eta: datetime | None
+    dropoff: TrackPlace
+    updated_at: datetime
+
+
+class TrackCourier(BaseModel):
+    lat: float
+    lon: float
+    heading: float | None = Field(description="degrees clockwise from north")
+    speed: float | None = Field(description="metres per second")
+    ts: float | None = Field(description="time of the fix, Unix seconds")
+    vehicle: Vehicle
+
+
+class TrackOut(BaseModel):
+    """What a buyer's tracking link shows. `courier` is null except while the courier is on
+    the way to this buyer (the parcel is on board and this drop-off is its next stop)."""
+
+    order: TrackOrder
+    courier: TrackCourier | None
+    expires_at: datetime
