@@ -138,6 +138,9 @@ class Settings(BaseSettings):
     public_base_url: str | None = Field(default=None, validation_alias="COURIER_PUBLIC_BASE_URL")
     tile_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0,
                                   validation_alias="COURIER_TILE_CACHE_BYTES")
+    #: How long a worker trusts the map version it read (a new import shows within this).
+    tile_version_ttl_s: float = Field(default=1.0, ge=0,
+                                      validation_alias="COURIER_TILE_VERSION_TTL_S")
     #: How long browsers keep a tile asked for without the current `?v=` (with it: a day).
     tile_max_age_s: int = Field(default=60, ge=0, validation_alias="COURIER_TILE_MAX_AGE_S")
     tracking_link_ttl_s: int = Field(default=172_800, ge=60, le=90 * 86_400,

@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import math
+import time
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -49,6 +51,7 @@ __all__ = [
     "map_version",
     "render_tile",
     "TileCache",
+    "MapVersionCache",
     "network_bounds",
 ]
 
@@ -233,6 +236,23 @@ async def network_bounds(session: AsyncSession,
     if row is None or row[0] is None:
         return None
     return (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+
+
+class MapVersionCache:
+    """The map version, asked of the database at most every `ttl_s` (0: every time), so a
+    cached tile costs no database round trip. A new import shows within `ttl_s`."""
+
+    def __init__(self, *, ttl_s: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s = ttl_s
+        self.clock = clock
+        self._value: MapVersion | None = None
+        self._fetched_at = -math.inf
+
+    async def get(self, load: Callable[[], Awaitable[MapVersion]]) -> MapVersion:
+        if self._value is None or self.clock() - self._fetched_at >= self.ttl_s:
+            self._value = await load()
+            self._fetched_at = self.clock()
+        return self._value
 
 
 class TileCache:

@@ -30,6 +30,8 @@ from api.settings import Settings
 from geodata.map_tiles import (
     LAYERS,
     MAX_ZOOM,
+    MapVersion,
+    MapVersionCache,
     TileAddress,
     TileCache,
     map_version,
@@ -58,6 +60,21 @@ def tile_cache(request: Request) -> TileCache:
     return cache
 
 
+async def current_version(request: Request) -> MapVersion:
+    """The map version, read at most every `COURIER_TILE_VERSION_TTL_S` per worker."""
+    state = request.app.state
+    versions = getattr(state, "map_versions", None)
+    if versions is None:
+        versions = state.map_versions = MapVersionCache(
+            ttl_s=state.settings.tile_version_ttl_s)
+
+    async def load() -> MapVersion:
+        async with state.sessionmaker() as session:
+            return await map_version(session)
+
+    return await versions.get(load)
+
+
 @router.get(
     "/{z}/{x}/{y}.mvt",
     response_class=Response,
@@ -72,7 +89,6 @@ def tile_cache(request: Request) -> TileCache:
 )
 async def tile(
     request: Request,
-    session: SessionDep,
     settings: SettingsDep,
     z: Annotated[int, Path(ge=0, le=MAX_ZOOM)],
     x: Annotated[int, Path(ge=0, le=(1 << MAX_ZOOM) - 1, description="0 .. 2^z - 1")],
@@ -82,8 +98,7 @@ async def tile(
     if_none_match: Annotated[str | None, Header()] = None,
 ) -> Response:
     address = TileAddress.checked(z, x, y)
-    version = await map_version(session)
-    await session.rollback()  # give the connection back before rendering from the cache
+    version = await current_version(request)
     max_age = _LONG_MAX_AGE_S if v == version.tag else settings.tile_max_age_s
     headers = {"ETag": version.etag(address),
                "Cache-Control": f"public, max-age={max_age}"
@@ -109,7 +124,7 @@ async def tilejson(request: Request, session: SessionDep,
     """`tiles` is an absolute URL template (with the current version tag); `bounds` and
     `center` are those of the configured road network (`COURIER_NETWORK`), else of the
     active service zones."""
-    version = await map_version(session)
+    version = await current_version(request)
     bounds = await _bounds(session, settings)
     min_lon, min_lat, max_lon, max_lat = bounds
     center = [round((min_lon + max_lon) / 2, 6), round((min_lat + max_lat) / 2, 6),

@@ -39,7 +39,7 @@ def test_the_key_is_not_the_access_token_key():
     "", "x", "a.b.c", "x" * 600,
     jwt.encode({"o": 7, "exp": 1_000}, KEY, algorithm="HS256"),              # no link id
     jwt.encode({"o": 0, "l": 3, "exp": 1_000}, KEY, algorithm="HS256"),      # no order
-    jwt.encode({"o": 7, "l": 3, "exp": 1_000}, KEY, algorithm="HS512"),      # other algorithm
+    jwt.encode({"o": 7, "l": 3, "exp": 1_000}, KEY * 2, algorithm="HS512"),  # other algorithm
     jwt.encode({"o": "seven", "l": 3, "exp": 1_000}, KEY, algorithm="HS256"),
 ])
 def test_garbage_is_invalid(token):
