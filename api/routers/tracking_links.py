@@ -39,7 +39,7 @@ def _check_role(user: User) -> None:
 
 @router.post("/orders/{order_id}/tracking-link", status_code=201,
              response_model=schemas.TrackingLinkOut,
-             responses=schemas.error_responses(401, 403, 404))
+             responses=schemas.error_responses(401, 403, 404, 422))
 async def create_tracking_link(order_id: int, request: Request, session: SessionDep,
                                settings: SettingsDep, user: CurrentUser
                                ) -> schemas.TrackingLinkOut:
@@ -62,7 +62,7 @@ async def create_tracking_link(order_id: int, request: Request, session: Session
 
 
 @router.delete("/orders/{order_id}/tracking-links", status_code=204,
-               response_class=Response, responses=schemas.error_responses(401, 403, 404))
+               response_class=Response, responses=schemas.error_responses(401, 403, 404, 422))
 async def revoke_tracking_links(order_id: int, session: SessionDep, settings: SettingsDep,
                                 redis: RedisDep, user: CurrentUser) -> Response:
     """Revokes every live link of the order; open tracking pages are told at once."""
@@ -83,7 +83,7 @@ async def revoke_tracking_links(order_id: int, session: SessionDep, settings: Se
 
 
 @router.get("/public/track/{token}", response_model=schemas.TrackOut,
-            responses=schemas.error_responses(404, 410))
+            responses=schemas.error_responses(404, 410, 422))
 async def public_track(token: str, response: Response, session: SessionDep,
                        settings: SettingsDep, redis: RedisDep) -> schemas.TrackOut:
     """The order as its buyer may see it; no login. 404 `tracking_link_invalid`, 410
