@@ -5,13 +5,28 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+import pytest
+from sqlalchemy import select, text
 
 from dispatch.dispatch_models import DispatchOffer
 from dispatch.models import Order
 from dispatch.offers import create_offer, release_off_shift
 from dispatch.state_store import NoLivePositions, load_snapshot
 from tests.conftest import INSIDE
+
+
+@pytest.fixture(autouse=True)
+async def _leave_no_open_work(app):
+    """Planning tests elsewhere weigh every open order: ours are closed and our couriers sent
+    home after each test."""
+    started = datetime.now(UTC)
+    yield
+    async with app.state.engine.begin() as conn:
+        await conn.execute(text(
+            "UPDATE orders SET status = 'cancelled', courier_id = NULL WHERE created_at >= :t "
+            "AND status IN ('pending', 'offered', 'assigned')"), {"t": started})
+        await conn.execute(text(
+            "UPDATE couriers SET shift_state = 'off' WHERE created_at >= :t"), {"t": started})
 
 
 async def shift(client, actor, action: str, **extra):

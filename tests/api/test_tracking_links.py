@@ -23,6 +23,22 @@ PICKUP = {"lat": 41.3110, "lon": 69.2790, "address": "Amir Temur 1"}
 DROPOFF = {"lat": 41.3000, "lon": 69.2400, "address": "Navoi 10"}
 
 
+@pytest.fixture(autouse=True)
+async def _leave_no_open_work(app):
+    """Planning tests weigh every open order: ours are closed and our couriers sent home."""
+    started = datetime.now(UTC)
+    yield
+    async with app.state.engine.begin() as conn:
+        await conn.execute(text(
+            "UPDATE orders SET status = 'delivered' WHERE created_at >= :t "
+            "AND status IN ('picked_up', 'at_dropoff')"), {"t": started})
+        await conn.execute(text(
+            "UPDATE orders SET status = 'cancelled', courier_id = NULL WHERE created_at >= :t "
+            "AND status IN ('pending', 'offered', 'assigned')"), {"t": started})
+        await conn.execute(text(
+            "UPDATE couriers SET shift_state = 'off' WHERE created_at >= :t"), {"t": started})
+
+
 @pytest.fixture(scope="module")
 async def server(app):
     async with InProcessServer(app) as running:
