@@ -89,6 +89,8 @@ class CourierState:
     zone_ids: frozenset[int] = frozenset()
     available_in_s: float = 0.0
     last_pickup_s: float = math.inf
+    #: False on a break: the courier is planned with the work it holds or accepted only.
+    takes_new_work: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -241,7 +243,9 @@ def _keepable(window: tuple[float, float] | None,
 
 def courier_may_serve(order: OrderState, courier: CourierState,
                       excluded: frozenset[tuple[int, int]]) -> bool:
-    """Zones and past offers: the rules the routing model itself cannot express."""
+    """Breaks, zones and past offers: the rules the routing model itself cannot express."""
+    if not courier.takes_new_work and order.courier_id != courier.id:
+        return False
     if (order.id, courier.id) in excluded:
         return False
     return not courier.zone_ids or bool(courier.zone_ids & order.zone_ids)
@@ -276,6 +280,8 @@ def build_problem(
     pickup_s, dropoff_s = options.pickup_service_s, options.dropoff_service_s
     # Who may not serve what (see `courier_may_serve`), indexed once rather than pair by pair.
     zoned = [k for k, c in enumerate(snapshot.couriers) if c.zone_ids]
+    # A courier on a break gets nothing new; what it accepted stays with it.
+    resting = {k for k, c in enumerate(snapshot.couriers) if not c.takes_new_work}
     excluded_by_order: dict[int, list[int]] = {}
     for order_id, courier_id in snapshot.excluded:
         excluded_by_order.setdefault(order_id, []).append(courier_id)
@@ -313,7 +319,8 @@ def build_problem(
                 _stop(dropoff_loc, dropoff_window, dropoff_s,
                       soft=options.soft_dropoff_windows),
                 size=o.size, priority=5, required=True, assigned_vehicle=k,
-                reassignable=reassignable and o.status == "assigned",
+                reassignable=(reassignable and o.status == "assigned"
+                              and snapshot.couriers[k].takes_new_work),
             ))
         elif o.status == "pending":
             if snapshot.zones_defined and not o.zone_ids:
@@ -331,6 +338,7 @@ def build_problem(
         orders[o.id] = o
         if o.status not in HELD_STATUSES:
             banned = {k for k in zoned if not snapshot.couriers[k].zone_ids & o.zone_ids}
+            banned |= resting
             banned |= {vehicle_of[c] for c in excluded_by_order.get(o.id, ()) if c in vehicle_of}
             if o.status in PROMISED_STATUSES:
                 banned.discard(vehicle_of.get(o.courier_id, -1))

@@ -234,17 +234,15 @@ class _Day:
             due_s = self._cycle_due()
             if event_s is None and due_s is None:
                 break
-            if due_s is not None and (event_s is None or due_s <= event_s):
-                t = due_s
-            else:
-                t = event_s
+            cycle_first = due_s is not None and (event_s is None or due_s <= event_s)
+            t = due_s if cycle_first else event_s
             if self.config.end_s is not None and t > self.config.end_s:
                 break
             while next_sample <= t:
                 self._sample(next_sample)
                 next_sample += 60.0
             self.now = t
-            if due_s is not None and t == due_s and (event_s is None or due_s <= event_s):
+            if cycle_first:
                 await self.cycle()
             else:
                 _, action, args = self.queue.pop()
