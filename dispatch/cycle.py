@@ -85,8 +85,13 @@ class PlannerConfig:
     #: when idle, one pickup place per trip, and only once it must leave within this many
     #: seconds of the plan. None: off (multi-stop routes, work offered as soon as planned).
     one_trip_commit_s: float | None = None
+    #: One-trip mode plans only the couriers among this many first to reach each pickup.
+    one_trip_candidates: int | None = 6
     seed: int = 0
     options: PlanningOptions = field(default_factory=PlanningOptions)
+    #: One-trip mode's memory of its last plan (`dispatch.trips.PlanMemo`), kept across the
+    #: cycles that share this config; None: every cycle solves afresh.
+    plan_memo: Any = field(default=None, compare=False, repr=False)
 
     def policy_for(self, name: str, *, allow_reassign: bool) -> Policy:
         """The policy called `name`, wrapped for one-trip dispatch when that mode is on."""
@@ -99,7 +104,9 @@ class PlannerConfig:
             return policy
         from dispatch.trips import OneTripPolicy
 
-        return OneTripPolicy(policy, options=self.options, commit_s=self.one_trip_commit_s)
+        return OneTripPolicy(policy, options=self.options, commit_s=self.one_trip_commit_s,
+                             candidates_per_order=self.one_trip_candidates,
+                             memo=self.plan_memo)
 
 
 @dataclass(frozen=True)

@@ -272,7 +272,7 @@ class MemoryDispatchStore:
                     for c, stops in self.routes.items() if stops}
         etas = {c: tuple(s.eta for s in stops) for c, stops in self.routes.items() if stops}
         snapshot = Snapshot(tuple(couriers), tuple(orders), previous, excluded,
-                            zones_defined=False)
+                            zones_defined=False, at_s=now.timestamp())
         return LoadedState(snapshot, now, versions, etas, self.auto_accept, self.policy)
 
     async def apply(self, *, loaded: LoadedState, decision: Decision, policy: str,

@@ -124,6 +124,8 @@ class Snapshot:
     excluded: frozenset[tuple[int, int]] = frozenset()
     #: Whether zones exist at all (without zones, no order is "outside every zone").
     zones_defined: bool = True
+    #: The instant t = 0 stands for (Unix seconds), for policies that remember across cycles.
+    at_s: float | None = None
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,7 @@ async def load_snapshot(session: AsyncSession, *, now: datetime,
     excluded = await offered_pairs(session, order_ids=[o.id for o in orders])
     fleet = (await session.execute(FLEET_SQL)).first()
     snapshot = Snapshot(tuple(couriers), tuple(orders),
-                        {c: tuple(s) for c, s in previous.items()}, excluded, zones_defined)
+                        {c: tuple(s) for c, s in previous.items()}, excluded, zones_defined,
+                        at_s=now.timestamp())
     return LoadedState(snapshot, now, versions, {c: tuple(e) for c, e in etas.items()},
                        fleet.auto_accept if fleet else None, fleet.policy if fleet else None)

@@ -20,7 +20,18 @@ commits only what these rules allow:
    pending and later cycles may give it to a better courier or bundle it with newer orders.
 
 Busy couriers' routes are repeated as they were, with fresh ETAs, so a cycle never reorders a
-trip under way. Pure: plain values in, a `Decision` out.
+trip under way.
+
+Two economies keep a cycle cheap when it runs every few seconds:
+
+* **Candidates.** Only couriers among the `candidates_per_order` who could reach some pending
+  pickup first are planned; a courier free in an hour across town changes no decision now.
+* **An unchanged problem is not solved again.** Busy couriers are planned from fixed trip ends
+  and idle ones from where they wait, so between events (an order placed, a trip committed or
+  finished, a shift starting or ending) the inner problem stands still in absolute time; with a
+  `PlanMemo` the last inner plan is reused, only the commitment rule is applied again.
+
+Pure apart from the memo the caller may hand in: plain values in, a `Decision` out.
 """
 
 from __future__ import annotations
@@ -45,7 +56,7 @@ from dispatch.planning import (
 )
 from dispatch.policies import Matrices, Policy
 
-__all__ = ["OneTripPolicy", "trip_schedule", "first_trip"]
+__all__ = ["OneTripPolicy", "PlanMemo", "trip_schedule", "first_trip"]
 
 #: Statuses of an order that is part of a courier's trip in progress.
 TRIP_STATUSES = PROMISED_STATUSES | HELD_STATUSES
@@ -123,12 +134,81 @@ def _sub_matrices(matrices: Matrices, points: tuple, sub_points: tuple) -> Matri
             for profile, (d, m) in matrices.items()}
 
 
+class PlanMemo:
+    """The last inner plan of `OneTripPolicy`, keyed by its inputs in absolute time."""
+
+    def __init__(self) -> None:
+        self.key: tuple | None = None
+        self.at_s = 0.0
+        self.decision: Decision | None = None
+        self.hits = 0
+        self.misses = 0
+
+    def recall(self, key: tuple, at_s: float) -> Decision | None:
+        if key != self.key or self.decision is None:
+            self.misses += 1
+            return None
+        self.hits += 1
+        shift_s = self.at_s - at_s
+        old = self.decision
+        routes = {c: tuple(replace(s, eta_s=s.eta_s + shift_s) for s in stops)
+                  for c, stops in old.routes.items()}
+        return Decision(routes=routes, unservable=dict(old.unservable),
+                        planned_orders=set(old.planned_orders),
+                        broadcasts={o: list(c) for o, c in old.broadcasts.items()},
+                        stats=dict(old.stats))
+
+    def remember(self, key: tuple, at_s: float, decision: Decision) -> None:
+        self.key, self.at_s, self.decision = key, at_s, decision
+
+
+def _key(snapshot: Snapshot, at_s: float, options: PlanningOptions, time_limit_s: float,
+         seed: int) -> tuple:
+    """The inner problem in absolute time (priorities as the batch policy grades waiting)."""
+    def absolute(value: float) -> float:
+        return round(value + at_s, 3) if math.isfinite(value) else value
+
+    def window(w: tuple[float, float] | None) -> tuple | None:
+        return None if w is None else (absolute(w[0]), absolute(w[1]))
+
+    couriers = tuple((c.id, c.vehicle, c.capacity, c.lat, c.lon, absolute(c.available_in_s),
+                      absolute(c.last_pickup_s), absolute(c.shift_end_s), c.zone_ids,
+                      c.takes_new_work) for c in snapshot.couriers)
+    orders = tuple((o.id, o.pickup_lat, o.pickup_lon, o.dropoff_lat, o.dropoff_lon, o.size,
+                    window(o.pickup_window_s), window(o.dropoff_window_s), o.zone_ids,
+                    min(5, int(o.waiting_s // options.priority_step_s)))
+                   for o in snapshot.orders)
+    routes = tuple(sorted(snapshot.previous_routes.items()))
+    return (couriers, orders, routes, snapshot.excluded, time_limit_s, seed)
+
+
+def _candidates(couriers: list[CourierState], pending: tuple[OrderState, ...],
+                matrices: Matrices, index: Mapping[tuple[float, float], int],
+                options: PlanningOptions, per_order: int) -> list[CourierState]:
+    """The couriers among the `per_order` first to reach some pending pickup."""
+    if len(couriers) <= per_order:
+        return couriers
+    keep: set[int] = set()
+    pickups = np.array([index[(o.pickup_lat, o.pickup_lon)] for o in pending], dtype=np.int64)
+    reach = np.empty((len(couriers), len(pending)))
+    for k, c in enumerate(couriers):
+        durations = matrices[options.vehicle_profile[c.vehicle]][0]
+        row = durations[index[(c.lat, c.lon)], pickups]
+        reach[k] = c.available_in_s + np.where(np.isfinite(row), row, options.unreachable_s)
+    for j in range(len(pending)):
+        keep.update(int(k) for k in np.argsort(reach[:, j], kind="stable")[:per_order])
+    return [c for k, c in enumerate(couriers) if k in keep]
+
+
 @dataclass(frozen=True)
 class OneTripPolicy:
     inner: Policy
     options: PlanningOptions = PlanningOptions()
     #: Commit a trip once its courier would have to leave within this many seconds.
     commit_s: float = 60.0
+    #: Plan only the couriers among this many first to reach each pending pickup (None: all).
+    candidates_per_order: int | None = 6
+    memo: PlanMemo | None = None
 
     @property
     def name(self) -> str:
@@ -167,12 +247,25 @@ class OneTripPolicy:
             decision.stats.update(policy=self.name, committed_trips=0)
             return decision
 
+        if self.candidates_per_order is not None:
+            couriers = _candidates(couriers, pending, matrices, index, self.options,
+                                   self.candidates_per_order)
         planned = Snapshot(tuple(couriers), pending,
-                           {c: s for c, s in snapshot.previous_routes.items() if c in idle},
-                           snapshot.excluded, snapshot.zones_defined)
-        inner = self.inner.decide(planned, _sub_matrices(matrices, points,
-                                                         snapshot_points(planned)),
-                                  time_limit_s=time_limit_s, seed=seed)
+                           {c.id: snapshot.previous_routes[c.id] for c in couriers
+                            if c.id in idle and c.id in snapshot.previous_routes},
+                           frozenset(p for p in snapshot.excluded
+                                     if p[0] in {o.id for o in pending}),
+                           snapshot.zones_defined, snapshot.at_s)
+        key = None
+        if self.memo is not None and snapshot.at_s is not None:
+            key = _key(planned, snapshot.at_s, self.options, time_limit_s, seed)
+        inner = self.memo.recall(key, snapshot.at_s) if key is not None else None
+        if inner is None:
+            inner = self.inner.decide(planned, _sub_matrices(matrices, points,
+                                                             snapshot_points(planned)),
+                                      time_limit_s=time_limit_s, seed=seed)
+            if key is not None:
+                self.memo.remember(key, snapshot.at_s, inner)
         decision.unservable.update(inner.unservable)
         decision.planned_orders |= inner.planned_orders
         committed = 0

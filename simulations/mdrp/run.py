@@ -34,6 +34,7 @@ from dataclasses import dataclass
 from dispatch.cadence import Cadence
 from dispatch.cycle import PlannerConfig
 from dispatch.planning import PlanningOptions
+from dispatch.trips import PlanMemo
 from simulations.day import CourierPlan, DayConfig, DayLog, HandoffTimes, OrderPlan, simulate_day
 from simulations.mdrp.instance import Instance
 from simulations.mdrp.travel import PlanarMatrices, PlanarWorld
@@ -102,6 +103,7 @@ def run_instance(instance: Instance, policy: str, *, seed: int = 0,
                               per_late_s=settings.per_late_s, soft_dropoff_windows=True,
                               vehicle_profile={VEHICLE: VEHICLE})
     planner = PlannerConfig(policy=policy, solver_time_s=settings.solver_time_s,
+                            plan_memo=PlanMemo(),
                             solver_solution_limit=settings.solution_limit,
                             auto_accept=True, reassign_gain=None,
                             cascade_radius_m=settings.cascade_radius_m,
