@@ -181,6 +181,8 @@ class OrderChangeRelay:
         session.info.pop("tracking_feed", None)  # what was flushed never happened
 
     def _after_commit(self, session: Session) -> None:
+        if session.in_nested_transaction():  # a SAVEPOINT released: wait for the real commit
+            return
         pending = session.info.pop("tracking_feed", None)
         if not pending or not self._mine(session):
             return
@@ -234,7 +236,7 @@ class OrderChangeRelay:
                     select(Order).where(Order.id.in_(order_ids)))).all()
                 bodies = [order_out(o).model_dump(mode="json") for o in orders]
         except Exception as exc:
-            log.debug("orders %s not relayed: %s", order_ids, exc)
+            log.warning("orders %s not relayed: %r", order_ids, exc)
             return
         for body in bodies:
             await self.updater.publish({"type": "order", "order": body})
