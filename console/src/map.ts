@@ -2,8 +2,12 @@
 // layers roads, water, parks, zones). Everything is offline: no glyphs and no sprites are
 // fetched, so the style has no text labels (street names are skipped); vehicle icons and
 // cluster counts are drawn on canvases and added as images at run time.
-import { AttributionControl, Map as MapLibreMap, NavigationControl, type ExpressionSpecification, type StyleSpecification } from "maplibre-gl";
+import { AttributionControl, Map as MapLibreMap, NavigationControl, setWorkerUrl, type ExpressionSpecification, type StyleSpecification } from "maplibre-gl";
 import "maplibre-gl/dist/maplibre-gl.css";
+import workerUrl from "maplibre-gl/dist/maplibre-gl-worker.mjs?worker&url";
+
+// MapLibre's tile worker, bundled by Vite next to our own files (no CDN).
+setWorkerUrl(workerUrl);
 
 export interface TileJson {
   tiles: string[];
