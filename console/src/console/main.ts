@@ -189,6 +189,7 @@ async function start(): Promise<void> {
   const saved = JSON.parse(localStorage.getItem(VIEW_KEY) ?? "null") as typeof DEFAULT_VIEW | null;
   const view = saved ?? (tiles?.center ? { center: [tiles.center[0], tiles.center[1]] as [number, number], zoom: tiles.center[2] } : DEFAULT_VIEW);
   map = createMap(mapBox, baseStyle(tiles), view);
+  (window as unknown as { __consoleMap: MapLibreMap }).__consoleMap = map;
   drawImagesOnDemand(map);
   map.on("moveend", () => {
     if (!map) return;
