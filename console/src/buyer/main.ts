@@ -150,6 +150,7 @@ async function start(): Promise<void> {
   const tiles = await loadTileJson();
   const center: [number, number] = body ? [body.order.dropoff.lon, body.order.dropoff.lat] : [69.279, 41.311];
   map = createMap(view.mapBox, baseStyle(tiles), { center, zoom: 15 });
+  (window as unknown as { __buyerMap: MapLibreMap }).__buyerMap = map;
   drawImagesOnDemand(map);
   map.on("load", () => {
     map!.addSource("delivery", { type: "geojson", data: { type: "FeatureCollection", features: [] } });
