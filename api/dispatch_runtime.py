@@ -4,9 +4,10 @@
   `MatrixSource`; `RedisPositions` reads the tracking live store's last positions (the
   `tracking:last` hash, JSON `{"lat", "lon", "ts", ...}`) without importing `tracking/`.
 * `DispatchRuntime.poke(reason)` publishes on the `dispatch-trigger` Redis channel, so an event
-  on any worker (new order, cancellation, decline, shift change) wakes the leader, which runs a
-  cycle after a short debounce. The leader also runs one every `dispatch_interval_s` and when
-  the next offer expires.
+  on any worker (new order, cancellation, decline, shift change) wakes the leader. When a cycle
+  is due is `dispatch.cadence`'s call (after a short debounce, every `dispatch_interval_s`, at
+  the next offer expiry), and the cycle itself is `dispatch.cycle.run_cycle` on the PostgreSQL
+  store (`dispatch.sql_store`): the very code the simulator runs on virtual time.
 * Leadership (`dispatch.leader.AdvisoryLeader`) is tried by every worker with the loop on; only
   the leader runs cycles and the webhook deliveries. `run_once` (behind `POST /dispatch/run`)
   works on any worker: the cycle lock serialises it with the leader's.
@@ -18,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
 import threading
 import time
 from collections.abc import Sequence
@@ -32,11 +32,12 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from api.settings import Settings
+from dispatch.cadence import Cadence, CycleScheduler
+from dispatch.cycle import CycleSummary, PlannerConfig, run_cycle
 from dispatch.leader import AdvisoryLeader, NotLeader, cycle_lock
 from dispatch.matrix_cache import MatrixCache
-from dispatch.offers import next_expiry
-from dispatch.planner import CycleSummary, PlannerConfig, run_cycle
 from dispatch.planning import PlanningOptions
+from dispatch.sql_store import SqlDispatchStore
 from dispatch.webhooks import WebhookSender, deliver_due, fan_out_events
 
 __all__ = ["TravelMatrices", "RedisPositions", "DispatchRuntime", "courier_channel",
@@ -161,6 +162,11 @@ class DispatchRuntime:
         self.redis = redis
         self.config = planner_config(settings)
         self.positions = RedisPositions(redis, settings.redis_prefix)
+        self.store = SqlDispatchStore(sessionmaker, self.positions)
+        self.scheduler = CycleScheduler(
+            Cadence(interval_s=settings.dispatch_interval_s,
+                    debounce_s=settings.dispatch_debounce_s,
+                    reassign_every_s=settings.dispatch_reassign_every_s), now_s=time.time())
         self.travel = MatrixCache(TravelMatrices(state, settings))
         self.leader = AdvisoryLeader(engine)
         self.trigger_channel = f"{settings.redis_prefix}dispatch-trigger"
@@ -170,7 +176,6 @@ class DispatchRuntime:
         self._tasks: list[asyncio.Task] = []
         self._stopping = False
         self._seen: tuple | None = None
-        self._last_reassign = -math.inf
 
     @property
     def loop_enabled(self) -> bool:
@@ -211,15 +216,15 @@ class DispatchRuntime:
                        fence_epoch: int | None = None) -> CycleSummary:
         """One cycle now, serialised with every other cycle in the service."""
         async with cycle_lock(self.engine, timeout_s=self.settings.dispatch_busy_wait_s):
-            # Moving accepted work is considered every `reassign_every_s`, not every cycle:
-            # it costs a second solve, and couriers should not see their work shuffled often.
-            due = time.monotonic() - self._last_reassign >= self.config.reassign_every_s
-            summary = await run_cycle(
-                sessionmaker=self.sessionmaker, travel=self.travel, positions=self.positions,
-                config=self.config, fence_epoch=fence_epoch, publish=self.publish,
-                policy=policy, allow_reassign=due)
-            if due:
-                self._last_reassign = time.monotonic()
+            now = datetime.now(UTC)
+            allow_reassign = self.scheduler.start_cycle(now.timestamp())
+            try:
+                summary = await run_cycle(
+                    store=self.store, travel=self.travel, config=self.config, now=now,
+                    fence_epoch=fence_epoch, publish=self.publish, policy=policy,
+                    allow_reassign=allow_reassign)
+            finally:
+                self.scheduler.end_cycle(time.time())
         self.last_summary = summary
         log.info("dispatch cycle: %s", summary.to_json())
         return summary
@@ -254,12 +259,7 @@ class DispatchRuntime:
                     continue
                 if not was_leading:
                     self._wake.set()  # a new leader plans at once: the old one may have died
-                timeout = await self._next_wait_s()
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout=timeout)
-                if self._wake.is_set():
-                    await asyncio.sleep(settings.dispatch_debounce_s)  # let a burst settle
-                self._wake.clear()
+                await self._wait_until_due()
                 if not await self.leader.check():
                     continue
                 self._seen = await self._fingerprint()
@@ -299,14 +299,21 @@ class DispatchRuntime:
             elif self._seen is None:
                 self._seen = current
 
-    async def _next_wait_s(self) -> float:
-        wait = self.settings.dispatch_interval_s
-        with contextlib.suppress(Exception):
-            async with self.sessionmaker() as session:
-                expiry = await next_expiry(session)
-            if expiry is not None:
-                wait = min(wait, max(0.05, (expiry - datetime.now(UTC)).total_seconds()))
-        return wait
+    async def _wait_until_due(self) -> None:
+        """Sleeps until the scheduler says a cycle is due; wake-ups count as triggers."""
+        while not self._stopping:
+            if self._wake.is_set():
+                self._wake.clear()
+                self.scheduler.trigger(time.time())
+            expiry = None
+            with contextlib.suppress(Exception):
+                expiry = await self.store.next_expiry()
+            due = self.scheduler.due_at(next_expiry_s=expiry.timestamp() if expiry else None)
+            wait_s = due - time.time()
+            if wait_s <= 0:
+                return
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=wait_s)
 
     async def _deliver_webhooks(self) -> None:
         started = time.perf_counter()

@@ -3,9 +3,9 @@
     .venv/bin/python benchmarks/dispatch_cycle.py                      # 1 s solver, 10 cycles
     .venv/bin/python benchmarks/dispatch_cycle.py --cycles 3 --solver-time 0.5
 
-What runs is the service's own cycle (`dispatch.planner.run_cycle`) against a scratch
-PostgreSQL database (created, migrated and dropped here) with OSRM bicycle travel times on
-Porto: expire offers, load state, one matrix over every courier and order place, the batch
+What runs is the service's own cycle (`dispatch.cycle.run_cycle` on `dispatch.sql_store`)
+against a scratch PostgreSQL database (created, migrated and dropped here) with OSRM bicycle
+travel times on Porto: expire offers, load state, one matrix over every courier and order place, the batch
 policy with a warm start, and the atomic apply. Every figure is split into ``load``,
 ``matrix``, ``solve`` and ``apply``.
 
@@ -46,8 +46,9 @@ from scratch import drop_database, scratch_database  # noqa: E402
 from sqlalchemy import text  # noqa: E402
 
 from api.database import make_engine, make_sessionmaker  # noqa: E402
+from dispatch.cycle import PlannerConfig, run_cycle  # noqa: E402
 from dispatch.matrix_cache import MatrixCache  # noqa: E402
-from dispatch.planner import PlannerConfig, run_cycle  # noqa: E402
+from dispatch.sql_store import SqlDispatchStore  # noqa: E402
 from dispatch.state_store import NoLivePositions  # noqa: E402
 from geodata.exceptions import PointOffNetwork  # noqa: E402
 from geodata.points import LatLon  # noqa: E402
@@ -191,8 +192,8 @@ async def bench(args) -> dict:
         cycles = []
         for n in range(args.cycles + 1):
             reassign = args.reassign_every > 0 and n % args.reassign_every == 0
-            summary = await run_cycle(sessionmaker=sessionmaker, travel=travel,
-                                      positions=NoLivePositions(), config=config,
+            summary = await run_cycle(store=SqlDispatchStore(sessionmaker, NoLivePositions()),
+                                      travel=travel, config=config, now=datetime.now(UTC),
                                       allow_reassign=reassign)
             row = {"cycle": n, "reassign_considered": reassign, "couriers": summary.couriers,
                    "open_orders": summary.open_orders,

@@ -1,6 +1,7 @@
 """Offers: a planned assignment the courier still has to accept.
 
-Rules (the pure part is `offer_outcome`; the rest applies it to the tables):
+Rules (the pure part is `offer_outcome`, `accept_possible` and `release_reopens_order`, which
+the simulator's in-memory store applies as well; the rest applies them to the tables):
 
 * an offer waits `offer_timeout_s`; an offer not answered by then counts as a decline
   (`expired`), and the order goes back to pending for the next cycle;
@@ -35,6 +36,10 @@ __all__ = [
     "OfferExpired",
     "OfferOutcome",
     "offer_outcome",
+    "accept_possible",
+    "release_reopens_order",
+    "offer_body",
+    "offer_wire",
     "create_offer",
     "offer_orders",
     "accept_offer",
@@ -72,6 +77,50 @@ def offer_outcome(*, state: str, expires_at: datetime, now: datetime,
     if now >= expires_at:
         return "expire"
     return response
+
+
+def accept_possible(*, order_status: str, order_courier_id: int | None,
+                    offer_courier_id: int) -> bool:
+    """An accept takes the order only while it is on offer, and not promised to someone else
+    (a broadcast leaves the courier empty until the first accept)."""
+    return (order_status == OrderStatus.OFFERED
+            and order_courier_id in (None, offer_courier_id))
+
+
+def release_reopens_order(*, order_status: str, order_courier_id: int | None,
+                          offer_courier_id: int, other_pending_offers: bool) -> bool:
+    """After a decline or an expiry the order goes back to pending only when it was on offer to
+    this courier alone (other couriers of a broadcast may still take it)."""
+    return (order_status == OrderStatus.OFFERED
+            and order_courier_id in (None, offer_courier_id) and not other_pending_offers)
+
+
+def offer_body(*, offer_id: int, order_id: int, courier_id: int, state: str,
+               expires_at: datetime, pickup: dict | None = None, dropoff: dict | None = None,
+               size: int | None = None) -> dict:
+    """An offer as `GET /offers` and the courier push show it."""
+    body: dict = {"id": offer_id, "order_id": order_id, "courier_id": courier_id,
+                  "state": state, "expires_at": expires_at.isoformat()}
+    if pickup is not None:
+        body["pickup"], body["dropoff"], body["size"] = pickup, dropoff, size
+    return body
+
+
+def offer_wire(offer: DispatchOffer, order: Order | None = None) -> dict:
+    """`offer_body` of a stored offer (and its order's places)."""
+    from dispatch.locations import to_lat_lon
+
+    if order is None:
+        return offer_body(offer_id=offer.id, order_id=offer.order_id,
+                          courier_id=offer.courier_id, state=offer.state,
+                          expires_at=offer.expires_at)
+    pickup, dropoff = to_lat_lon(order.pickup_location), to_lat_lon(order.dropoff_location)
+    return offer_body(
+        offer_id=offer.id, order_id=offer.order_id, courier_id=offer.courier_id,
+        state=offer.state, expires_at=offer.expires_at,
+        pickup={"lat": pickup.lat, "lon": pickup.lon, "address": order.pickup_address},
+        dropoff={"lat": dropoff.lat, "lon": dropoff.lon, "address": order.dropoff_address},
+        size=order.size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,7 +205,8 @@ async def _lock(session: AsyncSession, *, offer_id: int, courier_id: int
 
 async def _accept(session: AsyncSession, offer: DispatchOffer, order: Order, *, now: datetime,
                   actor: User | None, auto: bool = False) -> None:
-    if order.status != OrderStatus.OFFERED or order.courier_id not in (None, offer.courier_id):
+    if not accept_possible(order_status=order.status, order_courier_id=order.courier_id,
+                           offer_courier_id=offer.courier_id):
         offer.state, offer.responded_at = "withdrawn", now
         await session.flush()
         raise OfferClosed("the order is no longer on offer",
@@ -211,8 +261,9 @@ async def _release(session: AsyncSession, offer: DispatchOffer, order: Order, *,
     others = await session.scalar(select(DispatchOffer.id).where(
         DispatchOffer.order_id == order.id, DispatchOffer.state == "pending",
         DispatchOffer.id != offer.id).limit(1))
-    mine = order.courier_id in (None, offer.courier_id)
-    if order.status == OrderStatus.OFFERED and mine and others is None:
+    if release_reopens_order(order_status=order.status, order_courier_id=order.courier_id,
+                             offer_courier_id=offer.courier_id,
+                             other_pending_offers=others is not None):
         order.courier_id = None
         action = Action.EXPIRE if state == "expired" else Action.DECLINE
         await apply_action(session, order, action, actor=actor, now=now,

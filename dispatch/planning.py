@@ -377,6 +377,8 @@ def simulate_route(problem: Problem, k: int, refs: Sequence[StopRef],
         t = max(t + float(dur[here, stop.location]), stop.earliest_s)
         if t > stop.latest_s + 1e-6 and not stop.soft_latest:
             return None
+        if ref.kind == StopKind.PICKUP and t > v.last_pickup_s + 1e-6:
+            return None
         distance += float(dist[here, stop.location])
         load += delta
         if load > v.capacity:

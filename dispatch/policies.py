@@ -68,6 +68,8 @@ class BatchPolicy:
     reassign_gain: float | None = 0.2
     #: Share of the solver budget spent on the free re-plan when it is tried.
     reassign_budget_share: float = 0.3
+    #: Bounds each solver phase by solutions found (reproducible decisions); None: time only.
+    solution_limit: int | None = None
     name: str = "batch"
 
     def decide(self, snapshot: Snapshot, matrices: Matrices, *, time_limit_s: float,
@@ -80,7 +82,7 @@ class BatchPolicy:
         # solve phase ends on time however large the snapshot.
         left_s = time_limit_s - (time.perf_counter() - started)
         kept_budget = left_s * (1 - self.reassign_budget_share if try_free else 1.0)
-        plan = _solve(built, kept_budget, seed)
+        plan = _solve(built, kept_budget, seed, self.solution_limit)
         reassigned = False
         if try_free:
             free = build_problem(snapshot, matrices, options=self.options, reassignable=True)
@@ -88,7 +90,8 @@ class BatchPolicy:
             # A cold start: warm-started from the kept plan, local search seldom moves a
             # whole pickup-and-delivery pair to another courier, which is the point here.
             free_plan = keep_promised(free, enforce_exclusions(
-                free, solve(free.problem, time_limit_s=left_s, seed=seed)))
+                free, solve(free.problem, time_limit_s=left_s, seed=seed,
+                            solution_limit=self.solution_limit)))
             if worth_reassigning(plan_objective(built.problem, plan),
                                  plan_objective(free.problem, free_plan),
                                  min_gain=self.reassign_gain or 0.0):
@@ -100,11 +103,12 @@ class BatchPolicy:
         return decision
 
 
-def _solve(built: BuiltProblem, time_limit_s: float, seed: int) -> Plan:
+def _solve(built: BuiltProblem, time_limit_s: float, seed: int,
+           solution_limit: int | None = None) -> Plan:
     if not built.problem.shipments and not built.problem.onboard:
         return schedule_routes(built.problem, [], unassigned=())
     plan = solve(built.problem, time_limit_s=max(0.05, time_limit_s), seed=seed,
-                 initial=built.initial)
+                 initial=built.initial, solution_limit=solution_limit)
     return keep_promised(built, enforce_exclusions(built, plan))
 
 
@@ -152,7 +156,8 @@ def _pickup_location(built: BuiltProblem, order_id: int) -> int:
 
 def _by_nearness(built: BuiltProblem, snapshot: Snapshot, order_id: int,
                  *, radius_m: float | None = None) -> list[int]:
-    """Vehicle indices allowed to take the order, nearest first (by travel time)."""
+    """Vehicle indices allowed to take the order, nearest first: by when each could be at the
+    pickup (a courier busy until later starts later)."""
     order = built.orders[order_id]
     loc = _pickup_location(built, order_id)
     problem = built.problem
@@ -164,7 +169,8 @@ def _by_nearness(built: BuiltProblem, snapshot: Snapshot, order_id: int,
         distance_m = float(problem.distances_m[v.profile][v.start_location, loc])
         if radius_m is not None and distance_m > radius_m:
             continue
-        ranked.append((float(problem.durations_s[v.profile][v.start_location, loc]), k))
+        ranked.append((v.start_s + float(problem.durations_s[v.profile][v.start_location, loc]),
+                       k))
     ranked.sort()
     return [k for _, k in ranked]
 
@@ -232,11 +238,12 @@ def _fits(built: BuiltProblem, sequences: list[list[StopRef]], sid: str, k: int)
 
 def make_policy(name: str, *, options: PlanningOptions | None = None,
                 reassign_gain: float | None = 0.2, cascade_radius_m: float = 3000.0,
-                cascade_mode: Literal["one_by_one", "broadcast"] = "one_by_one") -> Policy:
+                cascade_mode: Literal["one_by_one", "broadcast"] = "one_by_one",
+                solution_limit: int | None = None) -> Policy:
     """The policy called `name` (one of `POLICY_NAMES`)."""
     options = options or PlanningOptions()
     if name == "batch":
-        return BatchPolicy(options, reassign_gain=reassign_gain)
+        return BatchPolicy(options, reassign_gain=reassign_gain, solution_limit=solution_limit)
     if name == "nearest":
         return NearestPolicy(options)
     if name == "cascade":

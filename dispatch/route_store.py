@@ -8,7 +8,6 @@ are filtered out on read, so a cancellation disappears from the route at once.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import delete, insert, select
@@ -16,26 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.dispatch_models import PlannedStop
 from dispatch.models import Order
+from dispatch.routes import LIVE_STATUSES, RouteStop, stop_wire
 
 __all__ = ["RouteStop", "replace_routes", "read_route", "stop_wire"]
-
-#: Orders whose stops are still to be visited.
-LIVE_STATUSES = ("offered", "assigned", "at_pickup", "picked_up", "at_dropoff")
-
-
-@dataclass(frozen=True, slots=True)
-class RouteStop:
-    order_id: int
-    kind: str
-    lat: float
-    lon: float
-    eta: datetime | None
-
-
-def stop_wire(stop: RouteStop) -> dict:
-    """A stop as the API and the courier push show it (CONTRACT.md)."""
-    return {"order_id": stop.order_id, "kind": stop.kind, "lat": stop.lat, "lon": stop.lon,
-            "eta": stop.eta.isoformat() if stop.eta else None}
 
 
 async def replace_routes(session: AsyncSession, *, routes: dict[int, list[RouteStop]],

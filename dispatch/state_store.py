@@ -8,13 +8,14 @@ Live positions come through the small `PositionSource` protocol, so dispatch doe
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from dispatch.cycle import LoadedState
+from dispatch.effects import OrderVersion
 from dispatch.offers import offered_pairs
 from dispatch.planning import CourierState, OrderState, Snapshot
 
@@ -35,18 +36,6 @@ class NoLivePositions:
 
     async def latest(self, courier_ids: list[int]) -> dict[int, tuple[float, float, float]]:
         return {}
-
-
-@dataclass(frozen=True)
-class LoadedState:
-    snapshot: Snapshot
-    now: datetime
-    #: order id -> (status, courier_id, updated_at): the apply step re-checks these.
-    versions: dict[int, tuple[str, int | None, datetime]]
-    #: courier id -> the ETAs of its current planned stops (to tell what changed).
-    previous_etas: dict[int, tuple[datetime | None, ...]]
-    auto_accept: bool | None = None
-    policy: str | None = None
 
 
 COURIERS_SQL = text("""
@@ -108,7 +97,7 @@ async def load_snapshot(session: AsyncSession, *, now: datetime,
 
     order_rows = (await session.execute(ORDERS_SQL, {"statuses": list(OPEN_STATUSES)})).all()
     orders = []
-    versions: dict[int, tuple[str, int | None, datetime]] = {}
+    versions: dict[int, OrderVersion] = {}
     for r in order_rows:
         orders.append(OrderState(
             r.id, r.status, r.courier_id, float(r.p_lat), float(r.p_lon), float(r.d_lat),
@@ -116,7 +105,7 @@ async def load_snapshot(session: AsyncSession, *, now: datetime,
             _window(r.pickup_window_start, r.pickup_window_end, now),
             _window(r.dropoff_window_start, r.dropoff_window_end, now),
             frozenset(r.zone_ids or ()), max(0.0, (now - r.created_at).total_seconds())))
-        versions[r.id] = (r.status, r.courier_id, r.updated_at)
+        versions[r.id] = OrderVersion(r.status, r.courier_id, r.updated_at)
 
     previous: dict[int, list[tuple[int, str]]] = {}
     etas: dict[int, list[datetime | None]] = {}

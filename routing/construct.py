@@ -90,6 +90,7 @@ def greedy_sequences(
     }
     capacity = np.array([v.capacity for v in vehicles], dtype=float)
     shift_end = np.array([v.shift_end_s for v in vehicles], dtype=float)
+    last_pickup = np.array([v.last_pickup_s for v in vehicles], dtype=float)
     end_loc = np.array(
         [v.end_location if v.end_location is not None else -1 for v in vehicles], dtype=np.int64
     )
@@ -116,7 +117,7 @@ def greedy_sequences(
         at_p = np.maximum(t + to_p, s.pickup.earliest_s)
         at_d = np.maximum(at_p + s.pickup.service_s + p_to_d, s.delivery.earliest_s)
         done = at_d + s.delivery.service_s + d_to_end
-        ok = (load + s.size <= capacity) & (done <= shift_end)
+        ok = (load + s.size <= capacity) & (done <= shift_end) & (at_p <= last_pickup)
         if not s.pickup.soft_latest:
             ok &= at_p <= s.pickup.latest_s
         if not s.delivery.soft_latest:

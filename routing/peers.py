@@ -36,12 +36,13 @@ def supports(problem: Problem) -> bool:
     return not problem.onboard and not any(
         s.assigned_vehicle is not None or s.pickup.soft_latest or s.delivery.soft_latest
         for s in problem.shipments
-    )
+    ) and not any(math.isfinite(v.last_pickup_s) for v in problem.vehicles)
 
 
 def _check(problem: Problem) -> None:
     if not supports(problem):
-        raise ProblemError("peers take no on-board parcels, pinned shipments or soft windows")
+        raise ProblemError("peers take no on-board parcels, pinned shipments, soft windows or "
+                           "last-pickup times")
 
 
 def _ceil_ticks(problem: Problem, seconds: np.ndarray | float) -> np.ndarray | int:

@@ -92,7 +92,9 @@ class Vehicle:
 
     ``end_location`` is where the route must finish (a depot or home); ``None`` leaves the route
     open, ending at its last stop. ``shift_end_s`` bounds the arrival at the end (at the last stop
-    for an open route).
+    for an open route). ``last_pickup_s`` bounds the start of every pickup: a courier who may
+    finish deliveries after going off duty but may not collect anything new (meal delivery
+    platforms work this way).
     """
 
     id: str
@@ -102,6 +104,7 @@ class Vehicle:
     shift_end_s: float = math.inf
     end_location: int | None = None
     profile: str = "default"
+    last_pickup_s: float = math.inf
 
 
 @dataclass(frozen=True, slots=True)

@@ -357,9 +357,22 @@ class _Model:
                     latest = max(0, _floor_ticks(layout, stop.latest_s))
                     self.time.SetCumulVarSoftUpperBound(index, latest, late_cost)
 
+        last_pickup = [v.last_pickup_s for v in p.vehicles]
+        bounded = any(math.isfinite(t) for t in last_pickup)
+        if bounded:
+            # Index 0 stands for "not performed" (VehicleVar -1).
+            bounds = [horizon] + [
+                min(horizon, max(0, _floor_ticks(layout, t))) if math.isfinite(t) else horizon
+                for t in last_pickup]
         for s in p.shipments:
             pi = self.manager.NodeToIndex(layout.node_of[StopRef(s.id, StopKind.PICKUP)])
             di = self.manager.NodeToIndex(layout.node_of[StopRef(s.id, StopKind.DELIVERY)])
+            if bounded:
+                # A CP constraint the local-search filters do not see (slower moves), so it is
+                # only added when some courier has a last-pickup time.
+                solver = routing.solver()
+                vehicle = (routing.VehicleVar(pi) + 1).Var()
+                solver.Add(self.time.CumulVar(pi) <= solver.Element(bounds, vehicle))
             # Same vehicle, pickup first: enforced by the model's own pickup-and-delivery
             # constraint and its local-search filters; extra CP constraints would only slow it.
             routing.AddPickupAndDelivery(pi, di)
@@ -590,6 +603,8 @@ def _repair_route(layout: _Layout, matrices: _Matrices, k: int, refs: list[StopR
     ticks = matrices["time", vehicle.profile]
     shift_end = _floor_ticks(layout, vehicle.shift_end_s) if math.isfinite(
         vehicle.shift_end_s) else None
+    last_pickup = _floor_ticks(layout, vehicle.last_pickup_s) if math.isfinite(
+        vehicle.last_pickup_s) else None
     while True:
         t = layout.ticks(vehicle.start_s)
         prev = layout.starts[k]
@@ -605,7 +620,7 @@ def _repair_route(layout: _Layout, matrices: _Matrices, k: int, refs: list[StopR
                 math.isfinite(stop.latest_s)
                 and not stop.soft_latest
                 and t > _floor_ticks(layout, stop.latest_s)
-            )
+            ) or (last_pickup is not None and r.kind == StopKind.PICKUP and t > last_pickup)
             if (late or load > vehicle.capacity) and r.shipment_id not in onboard_ids:
                 culprit = r.shipment_id
                 break
@@ -635,6 +650,8 @@ def _reason(layout: _Layout, shipment_id: str) -> str:
         dur = p.durations_s[v.profile]
         t = max(v.start_s + float(dur[v.start_location, s.pickup.location]), s.pickup.earliest_s)
         if t > s.pickup.latest_s and not s.pickup.soft_latest:
+            continue
+        if t > v.last_pickup_s:
             continue
         t = t + s.pickup.service_s + float(dur[s.pickup.location, s.delivery.location])
         t = max(t, s.delivery.earliest_s)
@@ -862,7 +879,7 @@ def _ejection_instance(layout: _Layout) -> EjectionInstance | None:
     windows, every shipment required and none pinned, nothing on board."""
     p = layout.problem
     first = p.vehicles[0] if p.vehicles else None
-    if first is None or p.onboard:
+    if first is None or p.onboard or math.isfinite(first.last_pickup_s):
         return None
     same = dataclasses.replace(first, id="")
     if any(dataclasses.replace(v, id="") != same for v in p.vehicles):

@@ -88,6 +88,9 @@ def validate(problem: Problem, plan: Plan) -> Report:
             report.distance_m += float(dist[here, stop.location])
             here = stop.location
             start = max(t, stop.earliest_s)
+            if ref.kind == StopKind.PICKUP and start > vehicle.last_pickup_s + EPS:
+                bad(Violation("last_pickup", f"vehicle {k}: pickup of {ref.shipment_id} starts "
+                              f"at {start:.3f} after {vehicle.last_pickup_s:.3f}"))
             if start > stop.latest_s + EPS:
                 if stop.soft_latest:
                     report.lateness_s += start - stop.latest_s

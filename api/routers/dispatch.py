@@ -30,8 +30,7 @@ from dispatch.dispatch_models import (
 from dispatch.exceptions import NotFound
 from dispatch.locations import to_lat_lon
 from dispatch.models import Courier, Order, User
-from dispatch.offers import OfferExpired, accept_offer, decline_offer, pending_offers
-from dispatch.planner import offer_wire
+from dispatch.offers import OfferExpired, accept_offer, decline_offer, offer_wire, pending_offers
 from dispatch.route_store import RouteStop, read_route, stop_wire
 from dispatch.webhooks import endpoint_wire, register_endpoint
 

@@ -122,11 +122,10 @@ async def _validate_plan(app, order_ids: set[int]):
                    for o in snapshot.orders if o.id in order_ids)
     snapshot = dataclasses.replace(snapshot, couriers=couriers, orders=orders,
                                    previous_routes={}, excluded=frozenset())
-    from dispatch.planner import compute_matrices
+    from dispatch.cycle import compute_matrices
 
     runtime = app.state.dispatch
-    matrices = compute_matrices(dataclasses.replace(loaded, snapshot=snapshot), runtime.travel,
-                                runtime.config.options)
+    matrices = compute_matrices(snapshot, runtime.travel, runtime.config.options)
     built = build_problem(snapshot, matrices, options=runtime.config.options)
     sequences = []
     for c in couriers:
@@ -397,13 +396,13 @@ async def test_accepted_work_moves_when_a_replan_gains_enough(
     assigned = await client.post(f"/api/v1/orders/{order['id']}/assign",
                                  json={"courier_id": far.courier_id}, headers=dispatcher.headers)
     assert assigned.status_code == 200, assigned.text
-    saved, saved_at = runtime.config, runtime._last_reassign
+    saved = runtime.config
     runtime.config = dataclasses.replace(saved, reassign_gain=0.2)
-    runtime._last_reassign = -math.inf
+    runtime.scheduler.reassign_next()
     try:
         summary = await _run(client, dispatcher)
     finally:
-        runtime.config, runtime._last_reassign = saved, saved_at
+        runtime.config = saved
     assert summary["reassigned"] >= 1
     assert _offer_of(summary, order["id"])["courier_id"] == near.courier_id
     events = (await client.get(f"/api/v1/orders/{order['id']}",
@@ -417,12 +416,12 @@ async def test_a_failure_while_applying_leaves_nothing_half_done(
     dispatcher = await actors.make("dispatcher")
     await _courier(app, actors, portland, PIONEER_SQUARE)
     order = await _order(make_order, None, PIONEER_SQUARE, PEARL)
-    import dispatch.planner
+    import dispatch.sql_store
 
     async def broken(*args, **kwargs):
         raise RuntimeError("disk full")
 
-    monkeypatch.setattr(dispatch.planner, "replace_routes", broken)
+    monkeypatch.setattr(dispatch.sql_store, "replace_routes", broken)
     with pytest.raises(RuntimeError):
         await app.state.dispatch.run_once()
     monkeypatch.undo()

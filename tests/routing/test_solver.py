@@ -190,3 +190,35 @@ def test_node_matrices_are_extended_for_appended_orders(two_couriers_problem: Pr
     for key in (("time", "default"), ("cost", "default")):
         assert extended[key] == rebuilt[key]
     assert extended["max_cost"] == rebuilt["max_cost"]
+
+
+def test_no_pickup_after_a_couriers_last_pickup_time_but_deliveries_may_follow():
+    # Courier "a" starts next to the pickup but collects nothing after t = 30; "b" is far away
+    # and has no such limit. The parcel is ready at t = 50, so only "b" may take it.
+    vehicles = [Vehicle("a", 1, capacity=5, last_pickup_s=30.0),
+                Vehicle("b", 10, capacity=5)]
+    problem = make_problem([Shipment("x", Stop(1, earliest_s=50.0), Stop(2))],
+                           vehicles=vehicles)
+    plan = solve(problem, time_limit_s=SHORT_S, solution_limit=50)
+    assert served_by(plan, "x") == 1
+    assert validate(problem, plan).feasible
+    # A pickup before the limit with its delivery after it is fine.
+    vehicles = [Vehicle("a", 1, capacity=5, last_pickup_s=30.0)]
+    problem = make_problem([Shipment("y", Stop(1, earliest_s=20.0), Stop(10))],
+                           vehicles=vehicles)
+    plan = solve(problem, time_limit_s=SHORT_S, solution_limit=50)
+    assert served_by(plan, "y") == 0
+    assert plan.routes[0].visits[1].start_s > 30.0
+
+
+def test_validator_flags_a_pickup_after_the_last_pickup_time():
+    from routing.plan import StopRef, schedule_routes
+
+    vehicles = [Vehicle("a", 1, capacity=5, last_pickup_s=30.0)]
+    problem = make_problem([Shipment("x", Stop(1, earliest_s=50.0), Stop(2))],
+                           vehicles=vehicles)
+    plan = schedule_routes(problem, [[StopRef("x", StopKind.PICKUP),
+                                      StopRef("x", StopKind.DELIVERY)]])
+    assert validate(problem, plan).kinds() == {"last_pickup"}
+    plan = solve(problem, time_limit_s=SHORT_S, solution_limit=50)
+    assert [u.shipment_id for u in plan.unassigned] == ["x"]
