@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import importlib.util
+from pathlib import Path
 
-from conftest import PROJECT_ROOT
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_console_messages_match_the_api_catalogue():
