@@ -56,7 +56,8 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic"
 #: 0.001° apart from 69.21 E.
 AREA = {"south": 41.245, "north": 41.355, "west": 69.205, "east": 69.245}
 VIEWS = {"city (clustered, zoom 12)": {"center": [69.225, 41.30], "zoom": 12},
-         "street (icons, zoom 13.5)": {"center": [69.225, 41.30], "zoom": 13.5}}
+         "district (dots, zoom 13)": {"center": [69.225, 41.30], "zoom": 13},
+         "street (icons, zoom 14)": {"center": [69.225, 41.29], "zoom": 14}}
 
 
 def quantile(values: list[float], q: float) -> float | None:
@@ -120,7 +121,8 @@ async def measure_view(page, view: dict, settle_s: float, measure_s: float) -> d
         "[window.__console.frames, window.__console.fixLatenciesMs.slice()]")
     wall = time.monotonic() - t0
     visible = await page.evaluate(
-        "window.__consoleMap.queryRenderedFeatures({layers: ['couriers', 'clusters']})"
+        "window.__consoleMap.queryRenderedFeatures({layers: ['couriers', 'courier-dots', "
+        "'clusters']})"
         ".reduce((n, f) => n + (f.properties.point_count || 1), 0)")
     icons = await page.evaluate(
         "window.__consoleMap.queryRenderedFeatures({layers: ['couriers']}).length")
@@ -189,7 +191,7 @@ async def main_async(args) -> dict:
         t = time.monotonic()
         make_orders(base, dispatcher_token, make_seller(dbname), args.orders)
         print(f"{args.orders} orders in {time.monotonic() - t:.1f} s", flush=True)
-        total_s = args.warmup_s + 2 * (args.settle_s + args.measure_s) + 40
+        total_s = args.warmup_s + len(VIEWS) * (args.settle_s + args.measure_s) + 40
         load = await asyncio.create_subprocess_exec(
             str(loadgen), "127.0.0.1", str(port), "/ws/courier", str(tokens_file),
             str(args.couriers), "1", "1", str(args.warmup_s), str(total_s),

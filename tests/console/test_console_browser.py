@@ -96,7 +96,7 @@ async def test_sign_in_then_a_fix_moves_the_courier_marker(web, actors, client, 
     await sign_in(page, web, dispatcher)
     row = page.locator(f"[data-courier-id='{courier.courier_id}']")
     await expect(row).to_contain_text(courier.name)
-    await page.evaluate("(c) => window.__consoleMap.jumpTo({center: c, zoom: 14})",
+    await page.evaluate("(c) => window.__consoleMap.jumpTo({center: c, zoom: 15})",
                         [69.279, 41.311])
     first = await wait_until(lambda: rendered_courier(page, courier.courier_id))
     assert first == [pytest.approx(69.279, abs=1e-4), pytest.approx(41.311, abs=1e-4)]

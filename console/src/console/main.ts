@@ -45,6 +45,8 @@ const MAX_LIST_ROWS = 300;
 const EVENT_ALERTS_KEPT = 200;
 /** The couriers' layer is redrawn at most this often (positions arriving between are merged). */
 const COURIER_UPDATE_MS = 100;
+/** From this zoom on couriers are drawn as vehicle icons, below it as dots (or clusters). */
+const ICON_ZOOM = 14;
 
 // --- metrics the benchmark and tests read (performance marks, frame counts) -------------------
 interface ConsoleMetrics {
@@ -504,8 +506,19 @@ function addLayers(m: MapLibreMap): void {
     id: "cluster-counts", type: "symbol", source: "couriers", filter: ["has", "point_count"],
     layout: { "icon-image": ["concat", "count-", ["get", "point_count_abbreviated"]], "icon-allow-overlap": true },
   });
+  // Below street zoom a courier is a dot in its state's colour (cheap to draw by the
+  // thousand); from zoom 14 it is its vehicle's icon turned to its heading.
   m.addLayer({
-    id: "couriers", type: "symbol", source: "couriers", filter: ["!", ["has", "point_count"]],
+    id: "courier-dots", type: "circle", source: "couriers", maxzoom: ICON_ZOOM,
+    filter: ["!", ["has", "point_count"]],
+    paint: {
+      "circle-color": ["get", "colour"], "circle-radius": ["case", ["get", "selected"], 8, 5],
+      "circle-stroke-color": "#ffffff", "circle-stroke-width": 1.5,
+    },
+  });
+  m.addLayer({
+    id: "couriers", type: "symbol", source: "couriers", minzoom: ICON_ZOOM,
+    filter: ["!", ["has", "point_count"]],
     layout: {
       "icon-image": ["get", "icon"], "icon-rotate": ["coalesce", ["get", "heading"], 0],
       "icon-rotation-alignment": "map", "icon-allow-overlap": true, "icon-ignore-placement": true,
@@ -519,10 +532,12 @@ function addLayers(m: MapLibreMap): void {
       "icon-rotation-alignment": "map", "icon-allow-overlap": true, "icon-ignore-placement": true,
     },
   });
-  m.on("click", "couriers", (event: MapLayerMouseEvent) => {
-    const id = event.features?.[0]?.properties?.id;
-    if (id !== undefined) selectCourier(Number(id));
-  });
+  for (const layer of ["couriers", "courier-dots"]) {
+    m.on("click", layer, (event: MapLayerMouseEvent) => {
+      const id = event.features?.[0]?.properties?.id;
+      if (id !== undefined) selectCourier(Number(id));
+    });
+  }
   m.on("click", "order-points", (event: MapLayerMouseEvent) => {
     const id = event.features?.[0]?.properties?.order_id;
     if (id !== undefined) selectOrder(Number(id));
@@ -534,7 +549,7 @@ function addLayers(m: MapLibreMap): void {
     const zoom = await source.getClusterExpansionZoom(feature.properties!.cluster_id as number);
     m.easeTo({ center: (feature.geometry as GeoJSON.Point).coordinates as [number, number], zoom });
   });
-  for (const layer of ["couriers", "order-points", "clusters"]) {
+  for (const layer of ["couriers", "courier-dots", "order-points", "clusters"]) {
     m.on("mouseenter", layer, () => (m.getCanvas().style.cursor = "pointer"));
     m.on("mouseleave", layer, () => (m.getCanvas().style.cursor = ""));
   }
@@ -651,7 +666,10 @@ function buildCouriers(): GeoJSON.FeatureCollection {
     features.push({
       type: "Feature", id: c.id,
       geometry: { type: "Point", coordinates: [c.lon, c.lat] },
-      properties: { id: c.id, icon: iconOf(state, c.vehicle), heading: c.heading ?? 0, state, selected: c.id === selectedCourier },
+      properties: {
+        id: c.id, icon: iconOf(state, c.vehicle), colour: COURIER_COLOURS[state], heading: c.heading ?? 0,
+        state, selected: c.id === selectedCourier,
+      },
     });
   }
   metrics.couriers = features.length;
@@ -1021,6 +1039,7 @@ function replayControls(): HTMLElement {
       replay = loaded;
       speed.value = String(replay.speed);
       map?.setLayoutProperty("couriers", "visibility", "none");
+      map?.setLayoutProperty("courier-dots", "visibility", "none");
       map?.setLayoutProperty("clusters", "visibility", "none");
       map?.setLayoutProperty("cluster-counts", "visibility", "none");
       slider.disabled = play.disabled = false;
@@ -1061,7 +1080,7 @@ function stopReplay(): void {
   replay = null;
   if (!map) return;
   (map.getSource("replay") as GeoJSONSource).setData(EMPTY);
-  for (const layer of ["couriers", "clusters", "cluster-counts"]) map.setLayoutProperty(layer, "visibility", "visible");
+  for (const layer of ["couriers", "courier-dots", "clusters", "cluster-counts"]) map.setLayoutProperty(layer, "visibility", "visible");
   scheduleCouriers();
 }
 
