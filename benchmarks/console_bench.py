@@ -5,7 +5,8 @@ and M open orders (500), then feeds one fix per courier per second over `/ws/cou
 `benchmarks/tracking_loadgen.c` (`ts` = wall clock at sending). Debian's Chromium (headless,
 SwiftShader WebGL) opens `/console/` and the figures come from the page itself:
 
-* first paint: the `orders-rendered` performance mark, the first frame that draws the open
+* first paint (with no fixes flowing, three page loads, and again under the fleet's load):
+  the `orders-rendered` performance mark, the first frame that draws the open
   orders, in ms after navigation start (the couriers' snapshot arrives with them);
 * frames per second: `requestAnimationFrame` callbacks counted over the window;
 * fix → marker latency: for every fix of a `positions` message, the wall-clock time of the
@@ -133,6 +134,29 @@ async def measure_view(page, view: dict, settle_s: float, measure_s: float) -> d
             "couriers_in_view": visible, "courier_icons_drawn": icons}
 
 
+async def quiet_first_paint(base: str, token: str, args) -> dict:
+    """First paint with the open orders and the idle fleet, before any fix flows."""
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                           headless=True)
+        runs = []
+        for _ in range(3):
+            page = await browser.new_page(viewport={"width": args.width, "height": args.height})
+            await page.add_init_script(
+                f"sessionStorage.setItem('courier.console.token', {json.dumps(token)});")
+            await page.goto(f"{base}/console/")
+            await page.wait_for_function(
+                "window.__console && window.__console.ordersRenderedMs", timeout=60_000)
+            runs.append(await page.evaluate(
+                "performance.getEntriesByName('orders-rendered')[0].startTime"))
+            await page.close()
+        await browser.close()
+    return {"first_paint_ms_runs": [round(r, 1) for r in runs],
+            "first_paint_ms_median": round(statistics.median(runs), 1)}
+
+
 async def drive_browser(base: str, token: str, args) -> dict:
     from playwright.async_api import async_playwright
 
@@ -191,6 +215,8 @@ async def main_async(args) -> dict:
         t = time.monotonic()
         make_orders(base, dispatcher_token, make_seller(dbname), args.orders)
         print(f"{args.orders} orders in {time.monotonic() - t:.1f} s", flush=True)
+        quiet = await quiet_first_paint(base, dispatcher_token, args)
+        print("first paint, no fixes flowing:", json.dumps(quiet), flush=True)
         total_s = args.warmup_s + len(VIEWS) * (args.settle_s + args.measure_s) + 40
         load = await asyncio.create_subprocess_exec(
             str(loadgen), "127.0.0.1", str(port), "/ws/courier", str(tokens_file),
@@ -199,6 +225,7 @@ async def main_async(args) -> dict:
         await load.stderr.readline()  # "connected N"
         await asyncio.sleep(args.warmup_s)
         browser = await drive_browser(base, dispatcher_token, args)
+        browser["quiet"] = quiet
         load.terminate()
         out, _ = await load.communicate()
         loadgen_summary = json.loads(out) if out.strip().startswith(b"{") else None

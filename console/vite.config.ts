@@ -13,6 +13,10 @@ export default defineConfig({
         index: new URL("./index.html", import.meta.url).pathname,
         buyer: new URL("./buyer.html", import.meta.url).pathname,
       },
+      output: {
+        // MapLibre in a chunk of its own, shared by both pages and cached across releases.
+        manualChunks: (id: string) => (id.includes("node_modules/maplibre-gl") ? "maplibre" : undefined),
+      },
     },
   },
   server: {
