@@ -42,7 +42,12 @@ export function baseStyle(tiles: TileJson | null): StyleSpecification {
     layers: [{ id: "background", type: "background", paint: { "background-color": "#f3f1ec" } }],
   };
   if (!tiles) return style;
-  const absolute = tiles.tiles.map((url) => new URL(url, location.origin).href);
+  // The API serves the console, so tiles come from this page's origin whatever host name the
+  // service put in the template (`localhost` may not resolve to the address it listens on).
+  const absolute = tiles.tiles.map((url) => {
+    const parsed = new URL(url, location.origin);
+    return `${location.origin}${decodeURI(parsed.pathname)}${parsed.search}`;
+  });
   style.sources.base = {
     type: "vector", tiles: absolute, minzoom: tiles.minzoom ?? 0, maxzoom: tiles.maxzoom ?? 14,
     attribution: tiles.attribution ?? OSM_ATTRIBUTION,

@@ -53,7 +53,7 @@ function layout(): void {
       localStorage.setItem(LANG_KEY, lang());
     },
   }, ...LANGS.map((code) => h("option", { value: code, selected: code === lang() }, LANG_NAMES[code])));
-  clear(root, h("div.buyer-page", null, h("header", null, view.title, picker), h("div", { style: "display:grid;grid-template-rows:auto 1fr" }, view.banner, view.mapBox), view.info));
+  clear(root, h("div.buyer-page", null, h("header", null, view.title, picker), h("div.bwrap", null, view.banner, view.mapBox), view.info));
 }
 
 function render(): void {
@@ -86,7 +86,7 @@ onLangChange(() => {
 });
 
 function drawMap(): void {
-  if (!map || !body || !map.isStyleLoaded()) return;
+  if (!map || !body || !map.getSource("delivery")) return;
   const features: GeoJSON.Feature[] = [{
     type: "Feature", geometry: { type: "Point", coordinates: [body.order.dropoff.lon, body.order.dropoff.lat] },
     properties: { icon: "pin-6a1b9a-⌂", kind: "dropoff" },
