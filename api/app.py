@@ -29,18 +29,24 @@ from api.routers import (
     health,
     orders,
     pickup_places,
+    tiles,
     tracking,
+    tracking_links,
     travel,
     users,
     zones,
 )
 from api.security import PasswordHasher
 from api.settings import Settings
+from api.track_socket import TrackHub
+from api.track_socket import router as track_socket_router
 from api.tracking_runtime import TrackingRuntime
 from api.websockets import router as websockets_router
 from dispatch.handoff_errors import HandoffCodeLocked, HandoffTokenExpired
 from dispatch.handoff_keys import HandoffKeyStore
 from dispatch.service_area import ZoneServiceArea
+from dispatch.tracking_links import TrackingLinkGone
+from geodata.map_tiles import InvalidTile
 from geodata.travel import load_travel_models
 from geodata.zones import DuplicateZone, ZoneError
 from tracking.exceptions import DeviceNotFound, MalformedMessage, UnknownDevice
@@ -62,6 +68,8 @@ ROUTERS: list[APIRouter] = [
     tracking.router,
     travel.router,
     dispatch.router,
+    tiles.router,
+    tracking_links.router,
 ]
 
 
@@ -79,6 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                                                    settings.network)
         app.state.courier_messages = CourierMessageRelay(app.state.redis, settings.redis_prefix)
         app.state.courier_messages.start()
+        app.state.track_hub = TrackHub(app.state.redis, settings)
+        app.state.track_hub.start()
         app.state.tracking = TrackingRuntime(settings, engine=app.state.engine,
                                              sessionmaker=app.state.sessionmaker,
                                              redis=app.state.redis)
@@ -94,6 +104,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await app.state.dispatch.stop()
             await app.state.tracking.stop()
             await app.state.courier_messages.stop()
+            await app.state.track_hub.stop()
             app.state.travel.close()
             await app.state.redis.aclose()
             await app.state.engine.dispose()
@@ -123,10 +134,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     register_error(app, DeviceNotFound, 404)
     register_error(app, HandoffTokenExpired, 410)
     register_error(app, HandoffCodeLocked, 429)
+    register_error(app, InvalidTile, 422)
+    register_error(app, TrackingLinkGone, 410)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     app.include_router(health.router)
     app.include_router(websockets_router)  # /ws/courier and /ws/dispatch, at the root
+    app.include_router(track_socket_router)  # /ws/track/{token}, at the root
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(console_router)  # /console/ and /t/{token}: the built front end
 

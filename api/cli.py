@@ -3,8 +3,8 @@
     courier serve [--host H] [--port P] [--workers N]
     courier db upgrade | downgrade [REVISION]
     courier users add NAME --role ROLE --password PW
-    courier geodata import FILE.osm.pbf --name NAME [--profile ...]
-    courier geodata synth --name NAME [--size-km KM] [--seed S]
+    courier geodata import FILE.osm.pbf --name NAME [--profile ...] [--no-map]
+    courier geodata synth --name NAME [--size-km KM] [--seed S] [--no-map]
     courier geodata zones FILE.geojson
     courier demo seed
     courier bench lilim DIR --time-limit S [--solver ortools|pyvrp|vroom] [--json OUT]
@@ -111,7 +111,8 @@ def _geodata(argv: list[str]) -> int:
         return _zones(parser.parse_args(argv[1:]).file)
     from geodata.cli import main as geodata_main
 
-    return geodata_main(argv, data_dir=_settings().data_dir)
+    settings = _settings()
+    return geodata_main(argv, data_dir=settings.data_dir, database_url=settings.database_url)
 
 
 def _demo_seed() -> int:

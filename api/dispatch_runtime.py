@@ -50,7 +50,7 @@ _travel_lock = threading.Lock()
 WATCH_SQL = text(
     "SELECT (SELECT coalesce(max(id), 0) FROM order_events), "
     "(SELECT md5(coalesce(string_agg(id::text || shift_state, ',' ORDER BY id), '')) "
-    "FROM couriers WHERE shift_state = 'on')")
+    "FROM couriers WHERE shift_state <> 'off')")
 
 
 def courier_channel(settings: Settings, courier_id: int) -> str:
@@ -277,7 +277,7 @@ class DispatchRuntime:
 
     async def _fingerprint(self) -> tuple | None:
         """What the planner reacts to without being told: any order event (created, cancelled,
-        picked up, ... by any module) and any shift start or end."""
+        picked up, ... by any module) and any shift start, end, break or resume."""
         try:
             async with self.sessionmaker() as session:
                 row = (await session.execute(WATCH_SQL)).one()

@@ -296,6 +296,41 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Секрет вебхука должен содержать не менее 16 символов.",
         "uz": "Webhook siri kamida 16 belgidan iborat bo'lishi kerak.",
     },
+    "courier_on_break": {
+        "en": "The courier is on a break.",
+        "ru": "Курьер на перерыве.",
+        "uz": "Kuryer tanaffusda.",
+    },
+    "already_on_break": {
+        "en": "The courier is already on a break.",
+        "ru": "Курьер уже на перерыве.",
+        "uz": "Kuryer allaqachon tanaffusda.",
+    },
+    "not_on_break": {
+        "en": "The courier is not on a break.",
+        "ru": "Курьер не на перерыве.",
+        "uz": "Kuryer tanaffusda emas.",
+    },
+    "tracking_link_invalid": {
+        "en": "This tracking link is not valid.",
+        "ru": "Эта ссылка для отслеживания недействительна.",
+        "uz": "Bu kuzatuv havolasi yaroqsiz.",
+    },
+    "tracking_link_expired": {
+        "en": "This tracking link has expired.",
+        "ru": "Срок действия этой ссылки для отслеживания истёк.",
+        "uz": "Bu kuzatuv havolasining muddati tugagan.",
+    },
+    "tracking_link_revoked": {
+        "en": "This tracking link was revoked.",
+        "ru": "Эта ссылка для отслеживания отозвана.",
+        "uz": "Bu kuzatuv havolasi bekor qilingan.",
+    },
+    "invalid_tile": {
+        "en": "There is no such tile.",
+        "ru": "Такого тайла не существует.",
+        "uz": "Bunday tayl mavjud emas.",
+    },
 }
 
 

@@ -18,6 +18,23 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class ErrorDetail(BaseModel):
+    code: str = Field(description="stable snake_case reason clients branch on")
+    message: str = Field(description="in the language `Accept-Language` asks for (en, ru, uz)")
+    details: Any = None
+
+
+class ErrorOut(BaseModel):
+    """The body of every error answer."""
+
+    error: ErrorDetail
+
+
+def error_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: the error envelope documented for each status."""
+    return {status: {"model": ErrorOut} for status in statuses}
+
+
 class Point(Strict):
     lat: Latitude
     lon: Longitude
@@ -73,7 +90,8 @@ class CourierOut(BaseModel):
     name: str
     vehicle: Vehicle
     capacity: int
-    shift_state: Literal["off", "on"]
+    shift_state: Literal["off", "on", "break"] = Field(
+        description="off, on shift, or on a break (keeps its work, gets no new offers)")
     shift_started_at: datetime | None
     shift_ends_at: datetime | None
     zone_ids: list[int]
@@ -82,7 +100,7 @@ class CourierOut(BaseModel):
 
 
 class ShiftIn(Strict):
-    action: Literal["start", "end"]
+    action: Literal["start", "end", "break", "resume"]
     lat: Latitude | None = None
     lon: Longitude | None = None
     ends_at: AwareDatetime | None = None
@@ -201,3 +219,65 @@ class ZoneOut(BaseModel):
     name: str
     active: bool
     geometry: dict[str, Any]
+
+
+class VectorLayer(BaseModel):
+    id: str
+    fields: dict[str, str]
+    minzoom: int
+    maxzoom: int
+
+
+class TileJSON(BaseModel):
+    """TileJSON 3.0.0 (https://github.com/mapbox/tilejson-spec/tree/master/3.0.0)."""
+
+    tilejson: Literal["3.0.0"] = "3.0.0"
+    name: str
+    attribution: str
+    scheme: Literal["xyz"] = "xyz"
+    tiles: list[str]
+    minzoom: int
+    maxzoom: int
+    bounds: list[float] = Field(description="[min_lon, min_lat, max_lon, max_lat]")
+    center: list[float] = Field(description="[lon, lat, zoom]")
+    vector_layers: list[VectorLayer]
+
+
+class TrackingLinkOut(BaseModel):
+    url: str = Field(description="the buyer's tracking page: `<base>/t/<token>`")
+    token: str
+    expires_at: datetime = Field(description="RFC 3339, UTC (`Z`)")
+
+
+class TrackPlace(BaseModel):
+    lat: float
+    lon: float
+    address: str | None
+
+
+class TrackOrder(BaseModel):
+    id: int
+    external_id: str | None
+    status: str
+    pickup_eta: datetime | None
+    dropoff_eta: datetime | None
+    dropoff: TrackPlace
+    updated_at: datetime
+
+
+class TrackCourier(BaseModel):
+    lat: float
+    lon: float
+    heading: float | None = Field(description="degrees clockwise from north")
+    speed: float | None = Field(description="metres per second")
+    ts: float | None = Field(description="time of the fix, Unix seconds")
+    vehicle: Vehicle
+
+
+class TrackOut(BaseModel):
+    """What a buyer's tracking link shows. `courier` is null except while the courier is on
+    the way to this buyer (the parcel is on board and this drop-off is its next stop)."""
+
+    order: TrackOrder
+    courier: TrackCourier | None
+    expires_at: datetime

@@ -138,6 +138,19 @@ class Settings(BaseSettings):
         default=20.0, gt=0, le=100, validation_alias="COURIER_HANDOFF_MAX_SPEED_MPS")
     handoff_fallback_max_attempts: int = Field(
         default=5, ge=1, le=20, validation_alias="COURIER_HANDOFF_FALLBACK_MAX_ATTEMPTS")
+    # Map tiles and the buyer tracking page.
+    #: Absolute base of the links we hand out (`https://courier.example.com`); unset: taken
+    #: from each request (the host and scheme it came in on, honouring proxy headers).
+    public_base_url: str | None = Field(default=None, validation_alias="COURIER_PUBLIC_BASE_URL")
+    tile_cache_bytes: int = Field(default=64 * 1024 * 1024, ge=0,
+                                  validation_alias="COURIER_TILE_CACHE_BYTES")
+    #: How long a worker trusts the map version it read (a new import shows within this).
+    tile_version_ttl_s: float = Field(default=1.0, ge=0,
+                                      validation_alias="COURIER_TILE_VERSION_TTL_S")
+    #: How long browsers keep a tile asked for without the current `?v=` (with it: a day).
+    tile_max_age_s: int = Field(default=60, ge=0, validation_alias="COURIER_TILE_MAX_AGE_S")
+    tracking_link_ttl_s: int = Field(default=172_800, ge=60, le=90 * 86_400,
+                                     validation_alias="COURIER_TRACKING_LINK_TTL_S")
     #: PKCS#8 PEM Ed25519 private keys (the first signs); unset: keys live in `keys_dir`.
     handoff_signing_keys: str | None = Field(
         default=None, repr=False, validation_alias="COURIER_HANDOFF_SIGNING_KEYS")
@@ -151,6 +164,8 @@ class Settings(BaseSettings):
             raise ValueError("COURIER_SECRET_KEY must be at least 32 characters long")
         if self.network is not None and self.network.strip().lower() in ("", "none"):
             self.network = None
+        if self.public_base_url is not None:
+            self.public_base_url = self.public_base_url.strip().rstrip("/") or None
         return self
 
     def require_secret_key(self) -> str:

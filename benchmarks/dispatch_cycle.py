@@ -5,8 +5,8 @@
 
 What runs is the service's own cycle (`dispatch.cycle.run_cycle` on `dispatch.sql_store`)
 against a scratch PostgreSQL database (created, migrated and dropped here) with OSRM bicycle
-travel times on Porto: expire offers, load state, one matrix over every courier and order place, the batch
-policy with a warm start, and the atomic apply. Every figure is split into ``load``,
+travel times on Porto: expire offers, load state, one matrix over every courier and order place,
+the batch policy with a warm start, and the atomic apply. Every figure is split into ``load``,
 ``matrix``, ``solve`` and ``apply``.
 
 The day is simulated between cycles so each cycle sees a live state, not a replay: auto-accept

@@ -1,4 +1,18 @@
-"""Couriers: registration, shifts and the last known position."""
+"""Couriers: registration, shifts (with breaks) and the last known position.
+
+A shift is `off`, `on` or on a `break`:
+
+    off --start--> on --break--> break --resume--> on
+     ^              |              |
+     +-----end------+------end-----+
+
+A courier on a break keeps what it has accepted and what it carries, and gets no new work:
+the planner still plans its route with that work only (so parcels on board are never lost
+and the buyer's ETA stays honest, if optimistic: it assumes the courier moves on now), it
+offers the courier nothing new and moves nothing to it, its offers still waiting for an
+answer are withdrawn at the next cycle (`dispatch.offers.release_off_shift`), and a
+dispatcher cannot assign it an order until it resumes.
+"""
 
 from __future__ import annotations
 
@@ -61,9 +75,12 @@ async def list_couriers(session: AsyncSession, *, shift_state: str | None = None
 async def change_shift(session: AsyncSession, courier: Courier, *, action: str, now: datetime,
                        lat: float | None, lon: float | None,
                        ends_at: datetime | None = None) -> Courier:
-    """Starts or ends a shift. Starting needs a position (where dispatch plans from)."""
+    """Starts or ends a shift, or takes or ends a break (see the module docstring).
+
+    Starting needs a position (where dispatch plans from); the others take one if given.
+    """
     if action == "start":
-        if courier.shift_state == "on":
+        if courier.shift_state in ("on", "break"):
             raise Conflict("the shift has already started", code="shift_already_started")
         if lat is None or lon is None:
             raise InvalidInput("a shift starts at a position: give lat and lon",
@@ -78,9 +95,19 @@ async def change_shift(session: AsyncSession, courier: Courier, *, action: str, 
             raise Conflict("no shift is running", code="shift_not_started")
         courier.shift_state = "off"
         courier.shift_ends_at = now
+    elif action == "break":
+        if courier.shift_state == "off":
+            raise Conflict("no shift is running", code="shift_not_started")
+        if courier.shift_state == "break":
+            raise Conflict("the courier is already on a break", code="already_on_break")
+        courier.shift_state = "break"
+    elif action == "resume":
+        if courier.shift_state != "break":
+            raise Conflict("the courier is not on a break", code="not_on_break")
+        courier.shift_state = "on"
     else:
         raise InvalidInput(f"unknown shift action {action!r}",
-                           details={"allowed": ["start", "end"]})
+                           details={"allowed": ["start", "end", "break", "resume"]})
     if lat is not None and lon is not None:
         courier.last_location = point_ewkt(lat, lon)
         courier.last_seen_at = now

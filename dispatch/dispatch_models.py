@@ -11,6 +11,8 @@ migration `0004_dispatch`, which these mappings must match.
 * `fleet_settings` — per-fleet switches the dispatcher changes at run time (auto-accept).
 * `dispatch_leadership` — one row whose `epoch` grows at every election: the fencing token a
   planner checks before it writes, so a deposed leader cannot apply a stale plan.
+* `tracking_links` — buyer tracking links handed out, so they can be revoked (migration
+  `0007_tracking_links`).
 * `webhook_endpoints`, `webhook_outbox`, `webhook_deliveries`, `webhook_cursor` — order status
   webhooks: endpoints, the per-endpoint outbox, the delivery log, and how far the order event
   log has been fanned out.
@@ -45,6 +47,7 @@ __all__ = [
     "OFFER_STATES",
     "DispatchOffer",
     "PlannedStop",
+    "TrackingLink",
     "FleetSettings",
     "DispatchLeadership",
     "WebhookEndpoint",
@@ -170,3 +173,18 @@ class WebhookCursor(DispatchBase):
 
     id: Mapped[int] = mapped_column(SmallInteger, primary_key=True, default=1)
     last_event_id: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class TrackingLink(DispatchBase):
+    """A buyer tracking link handed out for an order (migration `0007_tracking_links`)."""
+
+    __tablename__ = "tracking_links"
+    __table_args__ = (Index("tracking_links_order_idx", "order_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

@@ -41,7 +41,7 @@ __all__ = [
 
 ROLES = ("admin", "dispatcher", "seller", "courier", "buyer")
 VEHICLES = ("foot", "bicycle", "scooter", "car")
-SHIFT_STATES = ("off", "on")
+SHIFT_STATES = ("off", "on", "break")
 
 
 def _point() -> Geography:

@@ -291,12 +291,18 @@ async def expire_due_offers(session: AsyncSession, *, now: datetime) -> list[Dis
 async def release_off_shift(session: AsyncSession, *, now: datetime) -> list[int]:
     """Work promised to couriers who went off shift goes back to the planner: their open
     offers are withdrawn and accepted orders not yet picked up are unassigned. Parcels they
-    carry stay theirs. Returns the released order ids."""
+    carry stay theirs. A courier on a break only loses the offers it has not answered; what
+    it accepted stays its own. Returns the released order ids."""
+    off_shift = (Courier.shift_state == "off") & Order.status.in_(
+        [OrderStatus.OFFERED.value, OrderStatus.ASSIGNED.value])
+    on_break = (Courier.shift_state == "break") & (Order.status == OrderStatus.OFFERED.value)
     orders = list((await session.scalars(
         select(Order).join(Courier, Courier.id == Order.courier_id)
-        .where(Courier.shift_state == "off",
-               Order.status.in_([OrderStatus.OFFERED.value, OrderStatus.ASSIGNED.value]))
+        .where(off_shift | on_break)
         .order_by(Order.id).with_for_update(of=Order, skip_locked=True))).all())
+    resting = set((await session.scalars(select(Courier.id).where(
+        Courier.id.in_({o.courier_id for o in orders}), Courier.shift_state == "break"))).all())
+    reasons = {courier_id: "courier_on_break" for courier_id in resting}
     for order in orders:
         courier_id = order.courier_id
         await session.execute(
@@ -307,7 +313,8 @@ async def release_off_shift(session: AsyncSession, *, now: datetime) -> list[int
         if order.status == OrderStatus.OFFERED:
             await apply_action(session, order, Action.EXPIRE, actor=None, now=now,
                                courier_id=courier_id, event_type="offer_withdrawn",
-                               details={"reason": "courier_off_shift"})
+                               details={"reason": reasons.get(courier_id,
+                                                              "courier_off_shift")})
         else:
             await apply_action(session, order, Action.UNASSIGN, actor=None, now=now,
                                courier_id=courier_id, details={"reason": "courier_off_shift"})

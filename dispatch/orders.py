@@ -218,6 +218,9 @@ async def assign_order(session: AsyncSession, *, order_id: int, courier_id: int,
     """A dispatcher's manual assignment (or reassignment) of an order to an on-shift courier."""
     order = await get_visible_order(session, order_id, actor, for_update=True)
     courier = await get_courier(session, courier_id)
+    if courier.shift_state == "break":
+        raise Conflict("the courier is on a break", code="courier_on_break",
+                       details={"courier_id": courier_id})
     if courier.shift_state != "on":
         raise Conflict("the courier is not on shift", code="courier_off_shift",
                        details={"courier_id": courier_id})

@@ -72,7 +72,13 @@ HARD_UNSERVABLE_REASONS = ("too large for every vehicle", "no vehicle can reach 
 
 @dataclass(frozen=True, slots=True)
 class CourierState:
-    """An on-shift courier as the planner sees it; `shift_end_s` is relative to now."""
+    """An on-shift courier as the planner sees it; times are seconds relative to now.
+
+    `available_in_s` > 0 says the courier reaches `(lat, lon)` only then and is routed from
+    there: a courier who may not be diverted on its way (the service plans from the live GPS
+    position, 0; a simulation of meal delivery rules uses the next stop). `last_pickup_s`
+    bounds every new pickup (a courier going off duty may finish deliveries after it).
+    """
 
     id: int
     vehicle: str
@@ -81,6 +87,10 @@ class CourierState:
     lon: float
     shift_end_s: float = math.inf
     zone_ids: frozenset[int] = frozenset()
+    available_in_s: float = 0.0
+    last_pickup_s: float = math.inf
+    #: False on a break: the courier is planned with the work it holds or accepted only.
+    takes_new_work: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,6 +138,9 @@ class PlanningOptions:
     #: Every this many seconds of waiting raises a pending order's priority by one (max 5).
     priority_step_s: float = 600.0
     per_late_s: float = 5.0
+    #: Drop-off windows as promises priced by lateness (`per_late_s`) rather than hard bounds;
+    #: a window ending at the order's creation then prices every second to the door.
+    soft_dropoff_windows: bool = False
     vehicle_profile: Mapping[str, str] = field(default_factory=lambda: dict(VEHICLE_PROFILE))
 
 
@@ -230,7 +243,9 @@ def _keepable(window: tuple[float, float] | None,
 
 def courier_may_serve(order: OrderState, courier: CourierState,
                       excluded: frozenset[tuple[int, int]]) -> bool:
-    """Zones and past offers: the rules the routing model itself cannot express."""
+    """Breaks, zones and past offers: the rules the routing model itself cannot express."""
+    if not courier.takes_new_work and order.courier_id != courier.id:
+        return False
     if (order.id, courier.id) in excluded:
         return False
     return not courier.zone_ids or bool(courier.zone_ids & order.zone_ids)
@@ -265,6 +280,8 @@ def build_problem(
     pickup_s, dropoff_s = options.pickup_service_s, options.dropoff_service_s
     # Who may not serve what (see `courier_may_serve`), indexed once rather than pair by pair.
     zoned = [k for k, c in enumerate(snapshot.couriers) if c.zone_ids]
+    # A courier on a break gets nothing new; what it accepted stays with it.
+    resting = {k for k, c in enumerate(snapshot.couriers) if not c.takes_new_work}
     excluded_by_order: dict[int, list[int]] = {}
     for order_id, courier_id in snapshot.excluded:
         excluded_by_order.setdefault(order_id, []).append(courier_id)
@@ -276,30 +293,34 @@ def build_problem(
         if o.status in HELD_STATUSES:
             if k is None:
                 continue
-            dur = durations[options.vehicle_profile[snapshot.couriers[k].vehicle]]
-            start = index[(snapshot.couriers[k].lat, snapshot.couriers[k].lon)]
-            reach_s = float(dur[start, dropoff_loc])
+            courier = snapshot.couriers[k]
+            dur = durations[options.vehicle_profile[courier.vehicle]]
+            start = index[(courier.lat, courier.lon)]
+            reach_s = courier.available_in_s + float(dur[start, dropoff_loc])
             onboard.append(OnboardParcel(
                 sid, k, _stop(dropoff_loc, _keepable(o.dropoff_window_s, reach_s), dropoff_s,
-                              soft=False), o.size))
+                              soft=options.soft_dropoff_windows), o.size))
             held.setdefault(k, []).append(o.id)
             load[k] = load.get(k, 0) + o.size
         elif o.status in PROMISED_STATUSES:
             if k is None:
                 continue
-            dur = durations[options.vehicle_profile[snapshot.couriers[k].vehicle]]
-            start = index[(snapshot.couriers[k].lat, snapshot.couriers[k].lon)]
-            pickup_window = _keepable(o.pickup_window_s, float(dur[start, pickup_loc]))
-            at_pickup_s = max(float(dur[start, pickup_loc]),
-                              pickup_window[0] if pickup_window else 0.0)
+            courier = snapshot.couriers[k]
+            dur = durations[options.vehicle_profile[courier.vehicle]]
+            start = index[(courier.lat, courier.lon)]
+            to_pickup_s = courier.available_in_s + float(dur[start, pickup_loc])
+            pickup_window = _keepable(o.pickup_window_s, to_pickup_s)
+            at_pickup_s = max(to_pickup_s, pickup_window[0] if pickup_window else 0.0)
             dropoff_window = _keepable(o.dropoff_window_s, at_pickup_s + pickup_s
                                        + float(dur[pickup_loc, dropoff_loc]))
             shipments.append(Shipment(
                 sid,
                 _stop(pickup_loc, pickup_window, pickup_s, soft=False),
-                _stop(dropoff_loc, dropoff_window, dropoff_s, soft=False),
+                _stop(dropoff_loc, dropoff_window, dropoff_s,
+                      soft=options.soft_dropoff_windows),
                 size=o.size, priority=5, required=True, assigned_vehicle=k,
-                reassignable=reassignable and o.status == "assigned",
+                reassignable=(reassignable and o.status == "assigned"
+                              and snapshot.couriers[k].takes_new_work),
             ))
         elif o.status == "pending":
             if snapshot.zones_defined and not o.zone_ids:
@@ -308,7 +329,8 @@ def build_problem(
             shipments.append(Shipment(
                 sid,
                 _stop(pickup_loc, o.pickup_window_s, pickup_s, soft=False),
-                _stop(dropoff_loc, o.dropoff_window_s, dropoff_s, soft=False),
+                _stop(dropoff_loc, o.dropoff_window_s, dropoff_s,
+                      soft=options.soft_dropoff_windows),
                 size=o.size, priority=priority, required=False,
             ))
         else:
@@ -316,6 +338,7 @@ def build_problem(
         orders[o.id] = o
         if o.status not in HELD_STATUSES:
             banned = {k for k in zoned if not snapshot.couriers[k].zone_ids & o.zone_ids}
+            banned |= resting
             banned |= {vehicle_of[c] for c in excluded_by_order.get(o.id, ()) if c in vehicle_of}
             if o.status in PROMISED_STATUSES:
                 banned.discard(vehicle_of.get(o.courier_id, -1))
@@ -327,10 +350,11 @@ def build_problem(
             id=str(c.id),
             start_location=index[(c.lat, c.lon)],
             capacity=max(c.capacity, load.get(k, 0)),
-            start_s=0.0,
-            shift_end_s=c.shift_end_s if c.shift_end_s > 0 else 0.0,
+            start_s=max(0.0, c.available_in_s),
+            shift_end_s=max(c.shift_end_s, max(0.0, c.available_in_s)),
             end_location=None,
             profile=options.vehicle_profile[c.vehicle],
+            last_pickup_s=c.last_pickup_s,
         )
         for k, c in enumerate(snapshot.couriers)
     )

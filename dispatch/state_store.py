@@ -39,11 +39,11 @@ class NoLivePositions:
 
 
 COURIERS_SQL = text("""
-SELECT c.id, c.vehicle, c.capacity, c.shift_ends_at, c.zone_ids,
+SELECT c.id, c.vehicle, c.capacity, c.shift_ends_at, c.zone_ids, c.shift_state,
        ST_Y(c.last_location::geometry) AS lat, ST_X(c.last_location::geometry) AS lon,
        c.last_seen_at
 FROM couriers c
-WHERE c.shift_state = 'on'
+WHERE c.shift_state IN ('on', 'break')
 ORDER BY c.id
 """)
 
@@ -93,7 +93,8 @@ async def load_snapshot(session: AsyncSession, *, now: datetime,
         shift_end = _rel(r.shift_ends_at, now)
         couriers.append(CourierState(
             r.id, r.vehicle, r.capacity, float(lat), float(lon),
-            math.inf if shift_end is None else shift_end, frozenset(r.zone_ids or ())))
+            math.inf if shift_end is None else shift_end, frozenset(r.zone_ids or ()),
+            takes_new_work=r.shift_state == "on"))
 
     order_rows = (await session.execute(ORDERS_SQL, {"statuses": list(OPEN_STATUSES)})).all()
     orders = []

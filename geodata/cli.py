@@ -1,8 +1,13 @@
 """``courier geodata import|synth|list``: build road networks from the command line.
 
-``api/cli.py`` calls :func:`main` with what follows ``courier geodata``; for working on
-this package alone, ``python -m geodata.cli import ...`` does the same with the data dir
-taken from ``COURIER_DATA_DIR`` (default ``./var``).
+``api/cli.py`` calls :func:`main` with what follows ``courier geodata``, the data dir and the
+database URL; for working on this package alone, ``python -m geodata.cli import ...`` does the
+same with the data dir taken from ``COURIER_DATA_DIR`` (default ``./var``) and the database
+from ``DATABASE_URL``.
+
+``import`` and ``synth`` build the OSRM data, then load the same file's roads, water and
+parks into PostGIS for the map tiles (``geodata.map_store``); ``--no-map`` skips that, and
+without a database URL it is skipped too.
 
 Exit codes: 0 done (or already up to date), 2 bad input (missing / non-OSM file, bad
 name or profile), 1 a build step failed.
@@ -18,6 +23,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from geodata.exceptions import GeodataError, InvalidInput, InvalidOsmFile
+from geodata.map_store import load_map_features
 from geodata.network_import import import_network
 from geodata.network_store import list_networks
 from geodata.profiles import PROFILES
@@ -39,6 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profile_option(imp)
     _add_algorithm_option(imp, default="both")
     imp.add_argument("--threads", type=int, default=None, help="threads for the OSRM tools")
+    _add_map_options(imp)
 
     synth = sub.add_parser("synth", help="generate a synthetic city and import it")
     synth.add_argument("--name", required=True, help="network name, e.g. demo")
@@ -61,13 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_profile_option(synth)
     _add_algorithm_option(synth, default="mld")
     synth.add_argument("--threads", type=int, default=None, help="threads for the OSRM tools")
+    _add_map_options(synth)
 
     sub.add_parser("list", help="list built networks")
     return parser
 
 
-def main(argv: Sequence[str], *, data_dir: Path) -> int:
-    """Run one ``courier geodata`` command; returns the process exit code."""
+def main(argv: Sequence[str], *, data_dir: Path, database_url: str | None = None) -> int:
+    """Run one ``courier geodata`` command; returns the process exit code.
+
+    With ``database_url``, ``import`` and ``synth`` also load the map features there.
+    """
     args = build_parser().parse_args(list(argv))
     networks_dir = Path(data_dir) / "networks"
     progress = _Progress()
@@ -83,6 +94,7 @@ def main(argv: Sequence[str], *, data_dir: Path) -> int:
                 progress=progress,
             )
             _print_summary(result.info.path, result.info.profiles, result.unchanged)
+            _load_map(args, Path(result.info.source), database_url, progress)
         elif args.command == "synth":
             result = synthesize_network(
                 name=args.name,
@@ -96,6 +108,7 @@ def main(argv: Sequence[str], *, data_dir: Path) -> int:
                 progress=progress,
             )
             _print_summary(result.info.path, result.info.profiles, result.unchanged)
+            _load_map(args, Path(result.info.source), database_url, progress)
         elif args.command == "list":
             for info in list_networks(networks_dir):
                 print(f"{info.name}\t{','.join(info.profiles)}\t{info.built_at}\t{info.source}")
@@ -123,6 +136,27 @@ class _Progress:
 def _print_summary(path: Path, profiles: Sequence[str], unchanged: bool) -> None:
     state = "already up to date" if unchanged else "built"
     print(f"{path} ({', '.join(profiles)}): {state}")
+
+
+def _load_map(args: argparse.Namespace, source: Path, database_url: str | None,
+              progress: _Progress) -> None:
+    if args.no_map:
+        return
+    if not database_url:
+        print("map features not loaded: no database configured", file=sys.stderr)
+        return
+    result = load_map_features(source, name=args.name, database_url=database_url,
+                               force=args.reload_map, progress=progress)
+    state = "already up to date" if result.unchanged else "loaded"
+    print(f"map features of {result.name!r}: {result.roads} roads, {result.water} water, "
+          f"{result.parks} parks: {state}")
+
+
+def _add_map_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--no-map", action="store_true",
+                        help="do not load roads, water and parks into the database for the map")
+    parser.add_argument("--reload-map", action="store_true",
+                        help="load the map features even when this file was loaded already")
 
 
 def _add_profile_option(parser: argparse.ArgumentParser) -> None:
@@ -156,4 +190,5 @@ def _parse_center(text: str) -> tuple[float, float]:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1:], data_dir=Path(os.environ.get("COURIER_DATA_DIR", "./var"))))
+    sys.exit(main(sys.argv[1:], data_dir=Path(os.environ.get("COURIER_DATA_DIR", "./var")),
+                  database_url=os.environ.get("DATABASE_URL")))

@@ -35,7 +35,7 @@ async def add_courier(body: schemas.CourierIn, session: SessionDep,
 
 @router.get("", response_model=dict[str, list[schemas.CourierOut]])
 async def get_couriers(session: SessionDep, user: CurrentUser,
-                       shift_state: Literal["on", "off"] | None = None,
+                       shift_state: Literal["on", "off", "break"] | None = None,
                        vehicle: schemas.Vehicle | None = None) -> dict:
     """Dispatchers and admins see every courier; a courier sees itself."""
     if user.role in ("admin", "dispatcher"):
@@ -62,7 +62,9 @@ async def get_one_courier(courier_id: int, session: SessionDep,
 @router.post("/{courier_id}/shift", response_model=schemas.CourierOut)
 async def shift(courier_id: int, body: schemas.ShiftIn, session: SessionDep,
                 user: CurrentUser) -> schemas.CourierOut:
-    """The courier itself, or a dispatcher for it, starts or ends a shift."""
+    """The courier itself, or a dispatcher for it, starts or ends a shift (`start`, `end`),
+    or takes and ends a break (`break`, `resume`): on a break the courier keeps the work it
+    accepted or carries and is offered nothing new."""
     if user.role not in ("admin", "dispatcher", "courier"):
         raise ApiError(403, "forbidden", "You are not allowed to do this.")
     courier = await get_courier(session, courier_id, for_update=True)

@@ -65,3 +65,24 @@ def test_production_serves_only_with_a_secret_but_migrates_without(cli_env):
     assert courier("db", "upgrade", env=production).returncode == 0
     short = courier("db", "upgrade", env={**production, "COURIER_SECRET_KEY": "short"})
     assert short.returncode != 0 and "at least 32 characters" in short.stderr
+
+
+@pytest.mark.slow
+def test_geodata_synth_loads_the_map_features_too(cli_env):
+    import psycopg
+
+    from geodata.map_store import libpq_url
+
+    assert courier("db", "upgrade", env=cli_env).returncode == 0
+    args = ("geodata", "synth", "--name", "cli-map", "--size-km", "1", "--profile", "foot")
+    built = courier(*args, env=cli_env)
+    assert built.returncode == 0, built.stderr
+    assert "map features of 'cli-map'" in built.stdout and "loaded" in built.stdout
+    with psycopg.connect(libpq_url(cli_env["DATABASE_URL"])) as conn:
+        roads, water = conn.execute("SELECT roads, water FROM map_networks "
+                                    "WHERE name = 'cli-map'").fetchone()
+    assert roads > 10 and water == 2
+    again = courier(*args, env=cli_env)
+    assert again.returncode == 0 and "already up to date" in again.stdout
+    skipped = courier(*args, "--no-map", env=cli_env)
+    assert skipped.returncode == 0 and "map features" not in skipped.stdout

@@ -70,4 +70,4 @@ def test_one_head():
     from api.database import alembic_config
 
     heads = ScriptDirectory.from_config(alembic_config("postgresql://unused")).get_heads()
-    assert heads == ["0005"]
+    assert heads == ["0008"]

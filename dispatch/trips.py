@@ -1,0 +1,212 @@
+"""One trip at a time: meal-delivery dispatch on top of any policy.
+
+Meal-delivery platforms (and the Grubhub benchmark's rules) work differently from parcel
+routes: a courier gets one *trip* at a time — go to one pickup place, collect a bundle of its
+orders, deliver them in a given order — and nothing new until that trip is done; a courier on
+its way is never diverted. The service's policies plan multi-stop routes over every courier;
+`OneTripPolicy` keeps what they are good at (which courier, which bundle, in what order) and
+commits only what these rules allow:
+
+1. **Busy couriers are planned from the end of their trip.** A courier with work in progress
+   (offered, accepted, at the pickup or carrying parcels) is shown to the inner policy as
+   free at its last drop-off, at the time its trip ends (computed from its route's order with
+   the same travel matrices), and its trip's orders are left out of the problem. So the inner
+   policy may plan a pending order on a courier who will be free nearby in five minutes —
+   a rolling-horizon look-ahead — but that order stays pending until then.
+2. **Only idle couriers get offers,** and only the first trip of their planned route: the
+   leading pickups at one place (a bundle) and their drop-offs in planned order.
+3. **A trip is committed only when it must start:** when the courier would have to leave
+   within `commit_s` of now to be at the pickup as planned. Until then the order stays
+   pending and later cycles may give it to a better courier or bundle it with newer orders.
+
+Busy couriers' routes are repeated as they were, with fresh ETAs, so a cycle never reorders a
+trip under way. Pure: plain values in, a `Decision` out.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from dispatch.planning import (
+    HELD_STATUSES,
+    PROMISED_STATUSES,
+    CourierState,
+    Decision,
+    OrderState,
+    PlannedStopOut,
+    PlanningOptions,
+    Snapshot,
+    outside_zone_orders,
+    snapshot_points,
+)
+from dispatch.policies import Matrices, Policy
+
+__all__ = ["OneTripPolicy", "trip_schedule", "first_trip"]
+
+#: Statuses of an order that is part of a courier's trip in progress.
+TRIP_STATUSES = PROMISED_STATUSES | HELD_STATUSES
+
+
+@dataclass(frozen=True)
+class _Trip:
+    stops: tuple[PlannedStopOut, ...]
+    end: tuple[float, float]
+    end_s: float
+
+
+def trip_schedule(courier: CourierState, orders: list[OrderState],
+                  order_of_stops: tuple[tuple[int, str], ...], matrices: Matrices,
+                  index: Mapping[tuple[float, float], int],
+                  options: PlanningOptions) -> _Trip:
+    """The courier's trip in progress, timed from where and when it is next free.
+
+    Stops follow `order_of_stops` (the route it was given); stops it lacks are appended,
+    pickups before drop-offs. Parcels already collected need only their drop-off.
+    """
+    by_id = {o.id: o for o in orders}
+    needed: list[tuple[int, str]] = []
+    for o in orders:
+        if o.status in PROMISED_STATUSES or o.status == "at_pickup":
+            needed.append((o.id, "pickup"))
+        needed.append((o.id, "dropoff"))
+    wanted = set(needed)
+    sequence = [s for s in order_of_stops if s in wanted]
+    sequence += [s for s in needed if s not in set(sequence) and s[1] == "pickup"]
+    sequence += [s for s in needed if s not in set(sequence)]
+    durations = matrices[options.vehicle_profile[courier.vehicle]][0]
+    t, here = courier.available_in_s, index[(courier.lat, courier.lon)]
+    stops = []
+    for order_id, kind in sequence:
+        o = by_id[order_id]
+        place = (o.pickup_lat, o.pickup_lon) if kind == "pickup" else (o.dropoff_lat,
+                                                                       o.dropoff_lon)
+        there = index[place]
+        t += _finite(float(durations[here, there]), options.unreachable_s)
+        stops.append(PlannedStopOut(order_id, kind, place[0], place[1], t))
+        if kind == "pickup":
+            window = o.pickup_window_s
+            t = max(t, window[0] if window else t) + options.pickup_service_s
+        else:
+            t += options.dropoff_service_s
+        here = there
+    end = (stops[-1].lat, stops[-1].lon) if stops else (courier.lat, courier.lon)
+    return _Trip(tuple(stops), end, t)
+
+
+def first_trip(stops: tuple[PlannedStopOut, ...]) -> tuple[PlannedStopOut, ...]:
+    """The leading pickups at one place and their drop-offs, in planned order; () when the
+    route does not start with a pickup."""
+    if not stops or stops[0].kind != "pickup":
+        return ()
+    place = (stops[0].lat, stops[0].lon)
+    bundle: list[PlannedStopOut] = []
+    for s in stops:
+        if s.kind != "pickup" or (s.lat, s.lon) != place:
+            break
+        bundle.append(s)
+    ids = {s.order_id for s in bundle}
+    return tuple(bundle) + tuple(s for s in stops if s.kind == "dropoff" and s.order_id in ids)
+
+
+def _finite(value: float, fill: float) -> float:
+    return value if math.isfinite(value) else fill
+
+
+def _sub_matrices(matrices: Matrices, points: tuple, sub_points: tuple) -> Matrices:
+    position = {p: i for i, p in enumerate(points)}
+    idx = np.array([position[p] for p in sub_points], dtype=np.int64)
+    return {profile: (d[np.ix_(idx, idx)], m[np.ix_(idx, idx)])
+            for profile, (d, m) in matrices.items()}
+
+
+@dataclass(frozen=True)
+class OneTripPolicy:
+    inner: Policy
+    options: PlanningOptions = PlanningOptions()
+    #: Commit a trip once its courier would have to leave within this many seconds.
+    commit_s: float = 60.0
+
+    @property
+    def name(self) -> str:
+        return self.inner.name
+
+    def decide(self, snapshot: Snapshot, matrices: Matrices, *, time_limit_s: float,
+               seed: int = 0) -> Decision:
+        points = snapshot_points(snapshot)
+        index = {p: i for i, p in enumerate(points)}
+        trip_orders: dict[int, list[OrderState]] = {}
+        for o in snapshot.orders:
+            if o.status in TRIP_STATUSES and o.courier_id is not None:
+                trip_orders.setdefault(o.courier_id, []).append(o)
+
+        decision = Decision()
+        couriers: list[CourierState] = []
+        idle: dict[int, CourierState] = {}
+        for c in snapshot.couriers:
+            mine = trip_orders.get(c.id)
+            if not mine:
+                couriers.append(c)
+                idle[c.id] = c
+                continue
+            trip = trip_schedule(c, mine, snapshot.previous_routes.get(c.id, ()), matrices,
+                                 index, self.options)
+            decision.routes[c.id] = trip.stops
+            decision.planned_orders |= {o.id for o in mine}
+            couriers.append(replace(c, lat=trip.end[0], lon=trip.end[1],
+                                    available_in_s=max(c.available_in_s, trip.end_s)))
+        for c in idle:
+            decision.routes[c] = ()
+
+        pending = tuple(o for o in snapshot.orders if o.status == "pending")
+        decision.unservable.update(outside_zone_orders(snapshot))
+        if not pending or not couriers:
+            decision.stats.update(policy=self.name, committed_trips=0)
+            return decision
+
+        planned = Snapshot(tuple(couriers), pending,
+                           {c: s for c, s in snapshot.previous_routes.items() if c in idle},
+                           snapshot.excluded, snapshot.zones_defined)
+        inner = self.inner.decide(planned, _sub_matrices(matrices, points,
+                                                         snapshot_points(planned)),
+                                  time_limit_s=time_limit_s, seed=seed)
+        decision.unservable.update(inner.unservable)
+        decision.planned_orders |= inner.planned_orders
+        committed = 0
+        for courier_id, courier in idle.items():
+            trip = first_trip(inner.routes.get(courier_id, ()))
+            if not trip or not self._must_start(courier, trip, pending, matrices, index):
+                continue
+            retimed = trip_schedule(courier, [o for o in pending if o.id in
+                                              {s.order_id for s in trip}],
+                                    tuple((s.order_id, s.kind) for s in trip), matrices,
+                                    index, self.options)
+            decision.routes[courier_id] = retimed.stops
+            decision.offers += [(s.order_id, courier_id) for s in trip if s.kind == "pickup"]
+            committed += 1
+        for order_id, courier_ids in inner.broadcasts.items():
+            free = [c for c in courier_ids if c in idle]
+            if free:
+                decision.broadcasts[order_id] = free
+        decision.stats.update(inner.stats)
+        decision.stats.update(policy=self.name, committed_trips=committed)
+        return decision
+
+    def _must_start(self, courier: CourierState, trip: tuple[PlannedStopOut, ...],
+                    pending: tuple[OrderState, ...], matrices: Matrices,
+                    index: Mapping[tuple[float, float], int]) -> bool:
+        """Whether the courier has to leave within `commit_s` to collect the bundle as
+        planned: when its latest-ready order is ready, minus the way there."""
+        ids = {s.order_id for s in trip if s.kind == "pickup"}
+        ready_s = max((o.pickup_window_s[0] if o.pickup_window_s else 0.0)
+                      for o in pending if o.id in ids)
+        durations = matrices[self.options.vehicle_profile[courier.vehicle]][0]
+        first = trip[0]
+        travel_s = _finite(float(durations[index[(courier.lat, courier.lon)],
+                                           index[(first.lat, first.lon)]]),
+                           self.options.unreachable_s)
+        leave_by_s = ready_s - travel_s
+        return leave_by_s <= courier.available_in_s + self.commit_s
