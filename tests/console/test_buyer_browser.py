@@ -73,9 +73,12 @@ async def test_the_buyer_sees_the_eta_and_only_their_drop_off_live(web, actors, 
         "window.__buyerMap.querySourceFeatures('delivery').map((f) => f.properties.kind)"))
     assert "dropoff" in shown and len([k for k in shown if k == "dropoff"]) >= 1
     assert all(kind in ("dropoff", "courier") for kind in shown)
-    updates = await page.evaluate("window.__buyer.updates")
-    await send_fix(token, web, seq=2, lat=41.3090, lon=69.2760)
-    await wait_until(lambda: page.evaluate(f"window.__buyer.updates > {updates}"),
-                     timeout_s=10)
+    # Live, without a reload: the dispatcher takes the order back from the courier.
+    await expect(page.get_by_test_id("status")).to_have_text("Assigned")
+    answer = await client.post(f"/api/v1/orders/{mine['id']}/unassign",
+                               headers=dispatcher.headers)
+    assert answer.status_code == 200, answer.text
+    await expect(page.get_by_test_id("status")).to_have_text("Pending", timeout=10_000)
+    assert await page.evaluate("performance.getEntriesByType('navigation').length") == 1
     await page.get_by_test_id("language").select_option("ru")
     await expect(page.locator("h1")).to_have_text("Ваша доставка")

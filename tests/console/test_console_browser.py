@@ -134,15 +134,18 @@ async def test_selecting_a_courier_shows_its_route_and_etas(web, actors, client,
     assert planned.status_code == 200, planned.text
     route = (await client.get(f"/api/v1/couriers/{courier.courier_id}/route",
                               headers=dispatcher.headers)).json()
-    assert [s["kind"] for s in route["stops"]] == ["pickup", "dropoff"]
+    ours = [(s["kind"], s["order_id"]) for s in route["stops"] if s["order_id"] == order["id"]]
+    assert ours == [("pickup", order["id"]), ("dropoff", order["id"])]  # (the planner may
+    # have given this courier other pending orders of the session too)
 
     await sign_in(page, web, dispatcher)
     await page.locator(f"[data-courier-id='{courier.courier_id}']").click()
     stops = page.get_by_test_id("stops").locator("li")
-    await expect(stops).to_have_count(2)
-    await expect(stops.first).to_contain_text(f"Pickup · #{order['id']}")
-    await expect(stops.nth(1)).to_contain_text("Drop-off")
-    for index in range(2):
+    await expect(stops).to_have_count(len(route["stops"]))
+    texts = await stops.all_inner_texts()
+    assert any(t.startswith(f"Pickup · #{order['id']}") for t in texts), texts
+    assert any(t.startswith(f"Drop-off · #{order['id']}") for t in texts), texts
+    for index in range(len(texts)):
         await expect(stops.nth(index).locator(".eta")).to_have_text(re.compile(r"\d{1,2}:\d{2}"))
     assert page.url.endswith(f"/console/couriers/{courier.courier_id}")
     lines = await wait_until(lambda: page.evaluate(
@@ -208,5 +211,6 @@ async def test_the_language_switch_translates_the_console_and_api_errors(web, ac
     await page.wait_for_timeout(300)
     await page.reload()
     await expect(page.get_by_test_id("tab-orders")).to_have_text("Orders", timeout=15_000)
+    await page.wait_for_function("window.__consoleMap && window.__consoleMap.loaded()")
     center = await page.evaluate("window.__consoleMap.getCenter().toArray()")
     assert center == [pytest.approx(69.25, abs=1e-3), pytest.approx(41.29, abs=1e-3)]
