@@ -10,7 +10,10 @@ BIN := $(VENV)/bin
 PYTHON := $(shell scripts/find_python.sh)
 DEMO_ENV := COURIER_MODE=demo COURIER_NETWORK=demo
 
-.PHONY: install services db demo demo-data test test-fast lint bench clean
+CONSOLE_SOURCES := $(shell find console/src -type f 2>/dev/null) console/index.html \
+	console/buyer.html console/vite.config.ts console/tsconfig.json console/package.json
+
+.PHONY: install browser services db demo demo-data test test-fast lint bench clean
 
 $(BIN)/python:
 	@test -n "$(PYTHON)" || { echo "Python >= 3.12 is required"; exit 1; }
@@ -21,7 +24,20 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $@
 
-install: $(VENV)/.installed
+# The console (console/): npm packages when the lock file changes, a build when sources do.
+console/node_modules/.installed: console/package-lock.json
+	cd console && npm ci --no-audit --no-fund
+	touch $@
+
+console/dist/.built: $(CONSOLE_SOURCES) api/i18n.py console/node_modules/.installed | $(BIN)/python
+	$(BIN)/python scripts/export_messages.py
+	cd console && npm run build
+	touch $@
+
+browser:
+	@python3 scripts/ensure_browser.py
+
+install: $(VENV)/.installed console/dist/.built browser
 
 services: install
 	$(BIN)/python scripts/ensure_services.py
@@ -38,6 +54,7 @@ demo: demo-data
 	@echo "Courier dispatch demo"
 	@echo "  API:            http://127.0.0.1:8000/api/v1"
 	@echo "  OpenAPI docs:   http://127.0.0.1:8000/docs"
+	@echo "  Console:        http://127.0.0.1:8000/console/  (sign in as the demo dispatcher)"
 	@echo "  Courier WS:     ws://127.0.0.1:8000/ws/courier   Dispatch WS: ws://127.0.0.1:8000/ws/dispatch"
 	@echo "  Log in with POST /api/v1/auth/token (form: username, password) using the accounts above."
 	@echo
@@ -53,4 +70,4 @@ lint: install
 	$(BIN)/ruff check .
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache console/dist console/node_modules

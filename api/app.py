@@ -15,6 +15,7 @@ from contextlib import asynccontextmanager
 from fastapi import APIRouter, FastAPI
 from redis.asyncio import Redis
 
+from api.console_static import router as console_router
 from api.courier_messages import CourierMessageRelay
 from api.database import make_engine, make_sessionmaker
 from api.dispatch_runtime import DispatchRuntime
@@ -141,6 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(websockets_router)  # /ws/courier and /ws/dispatch, at the root
     app.include_router(track_socket_router)  # /ws/track/{token}, at the root
     app.include_router(health.router, prefix=API_PREFIX)
+    app.include_router(console_router)  # /console/ and /t/{token}: the built front end
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

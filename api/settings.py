@@ -13,7 +13,10 @@ from typing import Literal
 from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-__all__ = ["Settings", "DEMO_SECRET_KEY"]
+__all__ = ["Settings", "DEMO_SECRET_KEY", "PROJECT_ROOT"]
+
+#: The checkout the service runs from (the console's build lands in `console/dist` under it).
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 #: Used only when `COURIER_MODE` is `demo` or `test`; never in production.
 DEMO_SECRET_KEY = "demo-secret-key-not-for-production-use-0123456789"
@@ -35,6 +38,9 @@ class Settings(BaseSettings):
     redis_prefix: str = Field(default="courier:", validation_alias="COURIER_REDIS_PREFIX")
     data_dir: Path = Field(default=Path("./var"), validation_alias="COURIER_DATA_DIR")
     secret_key: str | None = Field(default=None, validation_alias="COURIER_SECRET_KEY")
+    #: The built dispatcher console and buyer page (`make install` builds `console/`).
+    console_dir: Path = Field(default_factory=lambda: PROJECT_ROOT / "console" / "dist",
+                              validation_alias="COURIER_CONSOLE_DIR")
     network: str | None = Field(default="demo", validation_alias="COURIER_NETWORK")
     handoff_token_ttl_s: int = Field(
         default=900, ge=30, le=86_400, validation_alias="COURIER_HANDOFF_TOKEN_TTL_S"

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from api.settings import Settings
 from dispatch.locations import point_ewkt, to_lat_lon
-from dispatch.models import Order, OrderEvent
+from dispatch.models import Courier, Order, OrderEvent
 from geodata.models import Zone
 from tracking.feed import FeedHub, FeedSubscriber
 from tracking.filters import FilterConfig
@@ -38,10 +38,6 @@ log = logging.getLogger(__name__)
 #: Which stop a courier heads for, by order status.
 _NEXT_STOP = {"assigned": "pickup", "at_pickup": "pickup", "picked_up": "dropoff",
               "at_dropoff": "dropoff", "returning": "pickup"}
-
-
-#: Order fields sent when the full order is not loaded in the committing session.
-_ORDER_BRIEF = ("id", "status", "courier_id", "seller_id", "external_id", "updated_at")
 
 
 def filter_config(settings: Settings) -> FilterConfig:
@@ -126,25 +122,41 @@ class OrderLogSink:
             await session.commit()
 
 
-class OrderChangeRelay:
-    """Sends `{"type": "order", "order": {...}}` to the dispatcher feed after any commit that
-    changed an order, by listening to the sessions of this app's engine (dispatch stays unaware
-    of the feed)."""
+#: Order events the dispatcher feed hears of as `order_event` messages (offers that failed).
+FEED_EVENT_TYPES = frozenset({"declined", "offer_expired"})
 
-    def __init__(self, engine: AsyncEngine, updater: LiveUpdater) -> None:
+
+class OrderChangeRelay:
+    """Tells the dispatcher feed what a commit changed, by listening to the sessions of this
+    app's engine (dispatch stays unaware of the feed):
+
+    * `{"type": "order", "order": {...}}` for every changed order, always the full body of
+      `GET /orders/{id}` without events (an order not fully loaded in the committing session
+      is read again in a session of its own, never from inside the commit hook);
+    * `{"type": "courier", "courier": {"id", "name", "vehicle", "shift_state"}}` when a
+      courier's shift state changed;
+    * `{"type": "order_event", "event": {"order_id", "type", "at", "courier_id", "details"}}`
+      for new events in `FEED_EVENT_TYPES`.
+    """
+
+    def __init__(self, engine: AsyncEngine, updater: LiveUpdater,
+                 sessionmaker: async_sessionmaker | None = None) -> None:
         self.sync_engine = engine.sync_engine
         self.updater = updater
+        self.sessionmaker = sessionmaker
         self._installed = False
 
     def install(self) -> None:
         event.listen(Session, "after_flush", self._after_flush)
         event.listen(Session, "after_commit", self._after_commit)
+        event.listen(Session, "after_rollback", self._after_rollback)
         self._installed = True
 
     def uninstall(self) -> None:
         if self._installed:
             event.remove(Session, "after_flush", self._after_flush)
             event.remove(Session, "after_commit", self._after_commit)
+            event.remove(Session, "after_rollback", self._after_rollback)
             self._installed = False
 
     def _mine(self, session: Session) -> bool:
@@ -154,38 +166,80 @@ class OrderChangeRelay:
     def _after_flush(self, session: Session, flush_context: Any) -> None:
         if not self._mine(session):
             return
-        changed = [o for o in (*session.new, *session.dirty) if isinstance(o, Order)]
-        if changed:
-            session.info.setdefault("tracking_orders", {}).update({id(o): o for o in changed})
+        pending = session.info.setdefault("tracking_feed", {"orders": {}, "couriers": {},
+                                                            "events": []})
+        for obj in (*session.new, *session.dirty):
+            if isinstance(obj, Order):
+                pending["orders"][id(obj)] = obj
+            elif isinstance(obj, Courier) and (
+                    obj in session.new or inspect(obj).attrs.shift_state.history.has_changes()):
+                pending["couriers"][id(obj)] = obj
+            elif isinstance(obj, OrderEvent) and obj.type in FEED_EVENT_TYPES:
+                pending["events"].append(obj)
+
+    def _after_rollback(self, session: Session) -> None:
+        session.info.pop("tracking_feed", None)  # what was flushed never happened
 
     def _after_commit(self, session: Session) -> None:
-        orders = session.info.pop("tracking_orders", None)
-        if not orders or not self._mine(session):
+        if session.in_nested_transaction():  # a SAVEPOINT released: wait for the real commit
+            return
+        pending = session.info.pop("tracking_feed", None)
+        if not pending or not self._mine(session):
             return
         from api.presenters import order_out
 
-        messages = []
-        for order in orders.values():
+        messages: list[dict] = []
+        reload_ids: list[int] = []
+        for order in pending["orders"].values():
             state = inspect(order)
             if state.detached or state.deleted:
                 continue
+            if state.unloaded:  # never emit SQL from a commit hook: read it again afterwards
+                if order.id is not None and "id" not in state.unloaded:
+                    reload_ids.append(order.id)
+                continue
             try:
-                if state.unloaded:  # never emit SQL from a commit hook: send what is loaded
-                    body = {k: getattr(order, k) for k in _ORDER_BRIEF
-                            if k not in state.unloaded}
-                    body = orjson.loads(orjson.dumps(body, default=str))
-                else:
-                    body = order_out(order).model_dump(mode="json")
+                body = order_out(order).model_dump(mode="json")
             except Exception:  # never break the caller's commit over the live feed
                 log.debug("order %s not relayed", getattr(order, "id", None))
                 continue
             messages.append({"type": "order", "order": body})
+        for courier in pending["couriers"].values():
+            try:
+                messages.append({"type": "courier", "courier": {
+                    "id": courier.id, "name": courier.name, "vehicle": courier.vehicle,
+                    "shift_state": courier.shift_state}})
+            except Exception:
+                log.debug("courier change not relayed")
+        for row in pending["events"]:
+            try:
+                messages.append({"type": "order_event", "event": orjson.loads(orjson.dumps({
+                    "order_id": row.order_id, "type": row.type, "at": row.at,
+                    "courier_id": row.courier_id, "details": row.details}, default=str))})
+            except Exception:
+                log.debug("order event not relayed")
         try:
             loop = asyncio.get_running_loop()
         except RuntimeError:
             return
         for message in messages:
             loop.create_task(self.updater.publish(message))
+        if reload_ids and self.sessionmaker is not None:
+            loop.create_task(self._publish_reloaded(reload_ids))
+
+    async def _publish_reloaded(self, order_ids: list[int]) -> None:
+        from api.presenters import order_out
+
+        try:
+            async with self.sessionmaker() as session:
+                orders = (await session.scalars(
+                    select(Order).where(Order.id.in_(order_ids)))).all()
+                bodies = [order_out(o).model_dump(mode="json") for o in orders]
+        except Exception as exc:
+            log.warning("orders %s not relayed: %r", order_ids, exc)
+            return
+        for body in bodies:
+            await self.updater.publish({"type": "order", "order": body})
 
 
 class TrackingRuntime:
@@ -214,7 +268,7 @@ class TrackingRuntime:
                                        max_batch_points=settings.tracking_batch_max_points,
                                        concurrency=settings.tracking_writer_concurrency,
                                        on_committed=self.updater.offer)
-        self.order_relay = OrderChangeRelay(engine, self.updater)
+        self.order_relay = OrderChangeRelay(engine, self.updater, sessionmaker)
         self.periodic = [
             Periodic("tracking-partitions", 3600.0, lambda: ensure_partitions(
                 self.store, days_ahead=settings.tracking_partition_days_ahead)),

@@ -7,8 +7,22 @@ transaction with other couriers'), acks still leave in order, and a client that 
 slowed by TCP back-pressure rather than buffered without end.
 
 `/ws/dispatch` sends a snapshot, then whatever its coalescing outbox holds (the latest
-position per courier, order changes, geofence events), at most every
-`tracking_feed_interval_s`. A slow dispatcher only ever has one pending position per courier.
+position per courier, order changes, events), at most every `tracking_feed_interval_s`. A slow
+dispatcher only ever has one pending position per courier. Each message type has one shape:
+
+* `snapshot` — `{"couriers": [...], "orders": [<order>...], "server_time"}`: every courier on
+  shift (`on` or `break`) with `{"id", "name", "vehicle", "shift_state", "lat", "lon", "ts",
+  "speed", "heading", "acc", "stale", "age_s"}` (position fields null when none is known), and
+  the open orders as `GET /orders/{id}` shows them (without events);
+* `positions` — `{"couriers": [{"id", "lat", "lon", "ts", "speed", "heading", "acc",
+  "stale"}]}`;
+* `order` — `{"order": <order>}`, always the full order body;
+* `courier` — `{"courier": {"id", "name", "vehicle", "shift_state"}}` when a shift changes;
+* `order_event` — `{"event": {"order_id", "type", "at", "courier_id", "details"}}` for offers
+  declined or expired (`declined`, `offer_expired`);
+* `handoff_refused` — `{"code", "order_id", "leg", "courier_id", "at", "endpoint"}` when a
+  handoff scan or code is refused (best effort);
+* `geofence` — as `tracking.geofence.GeofenceEvent.as_wire` gives it.
 """
 
 from __future__ import annotations
@@ -16,6 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from typing import Any
 
 import orjson
@@ -43,6 +58,8 @@ router = APIRouter()
 MAX_IN_FLIGHT = 32
 SNAPSHOT_ORDER_STATUSES = ("pending", "offered", "assigned", "at_pickup", "picked_up",
                            "at_dropoff", "returning")
+#: Open orders a snapshot carries at most (the newest; any change to another sends it).
+SNAPSHOT_MAX_ORDERS = 5000
 
 
 def _token(websocket: WebSocket) -> str | None:
@@ -160,29 +177,78 @@ async def _run_both(websocket: WebSocket, *jobs: Any) -> None:
             await websocket.close()
 
 
-async def _snapshot(websocket: WebSocket, user: User, bbox: BBox | None) -> dict:
-    tracking = websocket.app.state.tracking
+#: Keys of every courier in a `positions` message (`stale` is always there, true or false).
+POSITION_KEYS = ("id", "lat", "lon", "ts", "speed", "heading", "acc")
+
+
+def position_entry(courier: dict) -> dict:
+    """One courier of a `positions` message in its one shape:
+    `{"id", "lat", "lon", "ts", "speed", "heading", "acc", "stale"}`."""
+    body = {key: courier.get(key) for key in POSITION_KEYS}
+    body["stale"] = bool(courier.get("stale"))
+    return body
+
+
+def feed_message(message: dict) -> dict:
+    """A feed message as the dispatcher receives it: `positions` entries in one shape."""
+    if message.get("type") == "positions":
+        return {"type": "positions",
+                "couriers": [position_entry(c) for c in message.get("couriers", ())]}
+    if message.get("type") == "geofence":  # an order's stop or a zone: both keys, one null
+        return {"order_id": None, "zone_id": None, **message}
+    return message
+
+
+async def snapshot_couriers(state: Any, *, now_s: float) -> list[dict]:
+    """Every courier on shift (`on` or `break`), with its last known position and its age.
+
+    The position is the newer of the live view's last fix (Redis) and the courier's stored
+    `last_location` (written at shift start and from fixes), so a courier on shift is listed
+    even before its first fix, or after Redis lost its live view. Each entry:
+    `{"id", "name", "vehicle", "shift_state", "lat", "lon", "ts", "speed", "heading", "acc",
+    "stale", "age_s"}`; `lat`/`lon`/`ts`/`age_s` are null when no position was ever known.
+    """
+    async with state.sessionmaker() as session:
+        couriers = [c for c in await list_couriers(session) if c.shift_state != "off"]
     try:
-        couriers = await tracking.live.snapshot()
-    except Exception as exc:  # Redis down: fall back to the positions the database keeps
-        log.warning("snapshot from the database (Redis unavailable: %s)", exc)
-        couriers = []
-        async with websocket.app.state.sessionmaker() as session:
-            for courier in await list_couriers(session, shift_state="on"):
-                point = to_lat_lon(courier.last_location)
-                if point is not None:
-                    couriers.append({"id": courier.id, "lat": point.lat, "lon": point.lon,
-                                     "ts": courier.last_seen_at.timestamp()
-                                     if courier.last_seen_at else None,
-                                     "speed": None, "heading": None, "acc": None})
-    if bbox is not None:
-        couriers = [c for c in couriers if bbox.contains(c["lat"], c["lon"])]
-    async with websocket.app.state.sessionmaker() as session:
+        live = {c["id"]: c for c in await state.tracking.live.snapshot()}
+    except Exception as exc:  # Redis down: the positions the database keeps
+        log.warning("snapshot positions from the database only (Redis unavailable: %s)", exc)
+        live = {}
+    stale_after_s = state.settings.tracking_stale_after_s
+    entries = []
+    for courier in couriers:
+        fix = live.get(courier.id)
+        stored_ts = courier.last_seen_at.timestamp() if courier.last_seen_at else None
+        if fix is not None and fix.get("ts") is not None and (
+                stored_ts is None or fix["ts"] >= stored_ts):
+            entry = position_entry(fix)
+        else:
+            point = to_lat_lon(courier.last_location)
+            entry = position_entry({
+                "id": courier.id, "lat": point.lat if point else None,
+                "lon": point.lon if point else None, "ts": stored_ts})
+        age_s = None if entry["ts"] is None else max(0.0, now_s - entry["ts"])
+        entry["stale"] = entry["stale"] or age_s is None or age_s > stale_after_s
+        entries.append({"id": courier.id, "name": courier.name, "vehicle": courier.vehicle,
+                        "shift_state": courier.shift_state, **entry,
+                        "age_s": None if age_s is None else round(age_s, 3)})
+    return entries
+
+
+async def _snapshot(websocket: WebSocket, user: User, bbox: BBox | None) -> dict:
+    state = websocket.app.state
+    couriers = await snapshot_couriers(state, now_s=time.time())
+    if bbox is not None:  # couriers whose position is unknown stay listed
+        couriers = [c for c in couriers
+                    if c["lat"] is None or bbox.contains(c["lat"], c["lon"])]
+    async with state.sessionmaker() as session:
         orders, _ = await list_visible_orders(
             session, user, filters=OrderFilters(status=SNAPSHOT_ORDER_STATUSES),
-            after_id=None, limit=1000)
+            after_id=None, limit=SNAPSHOT_MAX_ORDERS)
         order_bodies = [order_out(o).model_dump(mode="json") for o in orders]
-    return {"type": "snapshot", "couriers": couriers, "orders": order_bodies}
+    return {"type": "snapshot", "couriers": couriers, "orders": order_bodies,
+            "server_time": time.time()}
 
 
 @router.websocket("/ws/dispatch")
@@ -208,7 +274,7 @@ async def dispatch_socket(websocket: WebSocket) -> None:
             while True:
                 await outbox.ready.wait()
                 for message in outbox.take():
-                    await _send(websocket, message)
+                    await _send(websocket, feed_message(message))
                 if interval_s:
                     await asyncio.sleep(interval_s)
 

@@ -96,6 +96,17 @@ ORDER BY recorded_at
 LIMIT %(n)s
 """
 
+#: One fix per courier and time bucket (the last in it), for replaying the fleet.
+_HISTORY = """
+SELECT DISTINCT ON (courier_id, floor(extract(epoch FROM recorded_at)::float8 / %(s)s))
+       courier_id, extract(epoch FROM recorded_at)::float8, ST_Y(location::geometry),
+       ST_X(location::geometry), heading_deg, speed_mps
+FROM positions
+WHERE recorded_at >= %(f)s AND recorded_at < %(t)s {couriers}
+ORDER BY courier_id, floor(extract(epoch FROM recorded_at)::float8 / %(s)s), recorded_at DESC
+LIMIT %(n)s
+"""
+
 
 class WriterConnections:
     """A few long-lived psycopg connections for the batch writer, one per transaction in
@@ -222,6 +233,19 @@ class PositionStore:
         async with self.engine.connect() as conn:
             result = await conn.exec_driver_sql(
                 _TRACK, {"c": courier_id, "f": start, "t": end, "n": limit})
+            return [tuple(row) for row in result.all()]
+
+    async def history(self, *, start: datetime, end: datetime, step_s: float, limit: int,
+                      courier_ids: Sequence[int] | None = None) -> list[tuple]:
+        """The fleet's stored fixes in [start, end), thinned to the last fix per courier every
+        `step_s`, as rows (courier_id, ts_s, lat, lon, heading, speed) ordered by courier and
+        time; at most `limit` rows."""
+        sql = _HISTORY.format(couriers="AND courier_id = ANY(%(ids)s)" if courier_ids else "")
+        params: dict[str, Any] = {"f": start, "t": end, "s": float(step_s), "n": limit}
+        if courier_ids:
+            params["ids"] = list(courier_ids)
+        async with self.engine.connect() as conn:
+            result = await conn.exec_driver_sql(sql, params)
             return [tuple(row) for row in result.all()]
 
     async def ensure_partitions(self, *, first_day: datetime, days: int) -> int:

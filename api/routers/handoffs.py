@@ -23,6 +23,7 @@ from fastapi.responses import JSONResponse, Response
 from pydantic import AwareDatetime, BaseModel, Field
 
 from api.deps import AdminUser, CurrentUser, RedisDep, SessionDep, SettingsDep
+from api.handoff_refusals import reporting_refusals
 from api.presenters import order_out
 from api.schemas import Latitude, Longitude, OrderOut
 from api.settings import Settings
@@ -271,9 +272,17 @@ async def token_png(order_id: int, leg: LegName, session: SessionDep, user: Curr
 
 
 @router.post("/handoffs/scan", response_model=ScanOut)
-async def scan(body: ScanIn, session: SessionDep, user: CurrentUser, settings: SettingsDep,
-               ring: KeyRingDep, state: HandoffStateDep) -> ScanOut:
-    """The courier's scan of a handoff QR (live, or uploaded later after an offline scan)."""
+async def scan(body: ScanIn, request: Request, session: SessionDep, user: CurrentUser,
+               settings: SettingsDep, ring: KeyRingDep, state: HandoffStateDep) -> ScanOut:
+    """The courier's scan of a handoff QR (live, or uploaded later after an offline scan).
+    A refusal is also told to the dispatchers' feed (`handoff_refused`)."""
+    async with reporting_refusals(request, user, endpoint="scan", order_id=body.order_id,
+                                  leg=body.leg, token=body.token):
+        return await _scan(body, session, user, settings, ring, state)
+
+
+async def _scan(body: ScanIn, session, user, settings: Settings, ring: KeyRing,
+                state: RedisHandoffState) -> ScanOut:
     now = datetime.now(UTC)
     result = await scan_handoff(
         session, token=body.token, user=user, lat=body.lat, lon=body.lon,
@@ -284,10 +293,18 @@ async def scan(body: ScanIn, session: SessionDep, user: CurrentUser, settings: S
 
 
 @router.post("/handoffs/code", response_model=ScanOut)
-async def scan_code(body: CodeIn, session: SessionDep, user: CurrentUser,
+async def scan_code(body: CodeIn, request: Request, session: SessionDep, user: CurrentUser,
                     settings: SettingsDep, ring: KeyRingDep,
                     state: HandoffStateDep) -> ScanOut:
-    """The numeric fallback code typed in by the courier (limited attempts per issued code)."""
+    """The numeric fallback code typed in by the courier (limited attempts per issued code).
+    A refusal is also told to the dispatchers' feed (`handoff_refused`)."""
+    async with reporting_refusals(request, user, endpoint="code", order_id=body.order_id,
+                                  leg=body.leg):
+        return await _scan_code(body, session, user, settings, ring, state)
+
+
+async def _scan_code(body: CodeIn, session, user, settings: Settings, ring: KeyRing,
+                     state: RedisHandoffState) -> ScanOut:
     now = datetime.now(UTC)
     result = await scan_fallback_code(
         session, order_id=body.order_id, leg=Leg(body.leg), code=body.code, user=user,

@@ -243,3 +243,48 @@ async def courier_track(
                         media_type="application/geo+json")
 
 
+#: The longest time range `GET /tracking/history` answers for, and its most rows.
+MAX_HISTORY_RANGE_S = 24 * 3600
+MAX_HISTORY_POINTS = 200_000
+
+
+@router.get("/tracking/history",
+            summary="The fleet's stored tracks over a time range, thinned, for replay")
+async def tracking_history(
+    request: Request, user: DispatcherUser,
+    from_: Annotated[str | None, Query(alias="from", description="ISO 8601 or Unix seconds; "
+                                       "default one hour before `to`")] = None,
+    to: Annotated[str | None, Query(description="ISO 8601 or Unix seconds; default now")] = None,
+    courier_id: Annotated[list[int] | None, Query(description="only these couriers "
+                                                  "(repeat the parameter); default all")] = None,
+    step_s: Annotated[float, Query(ge=1, le=3600, description="at most one fix per courier "
+                                   "this often (the last in each step)")] = 5.0,
+    limit: Annotated[int, Query(ge=1, le=MAX_HISTORY_POINTS)] = 100_000,
+) -> JSONResponse:
+    """Every courier's stored fixes in `[from, to)` (at most 24 hours), one per `step_s`, as
+    compact rows for replaying a courier's day or the whole fleet:
+
+        {"from": <Unix s>, "to": <Unix s>, "step_s", "points": N, "truncated": bool,
+         "couriers": [{"id", "points": [[ts, lat, lon, heading, speed], ...]}]}
+
+    Points run in time order per courier. When more than `limit` rows match, the answer stops
+    at `limit` (whole couriers first, in id order) and says `truncated`: ask for a shorter
+    range, fewer couriers or a longer `step_s`.
+    """
+    end = _moment(to, datetime.now(UTC), "to")
+    start = _moment(from_, end - timedelta(hours=1), "from")
+    if start >= end or (end - start).total_seconds() > MAX_HISTORY_RANGE_S:
+        raise ApiError(422, "invalid_time_range", "The time range is invalid.",
+                       {"from": start.isoformat(), "to": end.isoformat(),
+                        "max_range_s": MAX_HISTORY_RANGE_S})
+    rows = await request.app.state.tracking.store.history(
+        start=start, end=end, step_s=step_s, limit=limit + 1, courier_ids=courier_id)
+    truncated = len(rows) > limit
+    rows = rows[:limit]
+    couriers: list[dict] = []
+    for cid, ts_s, lat, lon, heading, speed in rows:
+        if not couriers or couriers[-1]["id"] != cid:
+            couriers.append({"id": cid, "points": []})
+        couriers[-1]["points"].append([ts_s, lat, lon, heading, speed])
+    return JSONResponse({"from": start.timestamp(), "to": end.timestamp(), "step_s": step_s,
+                         "points": len(rows), "truncated": truncated, "couriers": couriers})
