@@ -251,7 +251,7 @@ class MemoryDispatchStore:
             couriers.append(CourierState(
                 c.id, c.vehicle, c.capacity, c.lat, c.lon,
                 (c.shift_ends_at - now).total_seconds() if c.shift_ends_at else math.inf,
-                available_in_s=max(0.0, (c.available_at - now).total_seconds())
+                available_in_s=(c.available_at - now).total_seconds()
                 if c.available_at else 0.0,
                 last_pickup_s=(c.last_pickup_at - now).total_seconds()
                 if c.last_pickup_at else math.inf))

@@ -76,7 +76,8 @@ class CourierState:
 
     `available_in_s` > 0 says the courier reaches `(lat, lon)` only then and is routed from
     there: a courier who may not be diverted on its way (the service plans from the live GPS
-    position, 0; a simulation of meal delivery rules uses the next stop). `last_pickup_s`
+    position, 0; a simulation of meal delivery rules uses the next stop); < 0 says it arrived
+    there that long ago and is still handing over. `last_pickup_s`
     bounds every new pickup (a courier going off duty may finish deliveries after it).
     """
 
@@ -298,7 +299,7 @@ def build_problem(
             courier = snapshot.couriers[k]
             dur = durations[options.vehicle_profile[courier.vehicle]]
             start = index[(courier.lat, courier.lon)]
-            reach_s = courier.available_in_s + float(dur[start, dropoff_loc])
+            reach_s = max(0.0, courier.available_in_s) + float(dur[start, dropoff_loc])
             onboard.append(OnboardParcel(
                 sid, k, _stop(dropoff_loc, _keepable(o.dropoff_window_s, reach_s), dropoff_s,
                               soft=options.soft_dropoff_windows), o.size))
@@ -310,7 +311,7 @@ def build_problem(
             courier = snapshot.couriers[k]
             dur = durations[options.vehicle_profile[courier.vehicle]]
             start = index[(courier.lat, courier.lon)]
-            to_pickup_s = courier.available_in_s + float(dur[start, pickup_loc])
+            to_pickup_s = max(0.0, courier.available_in_s) + float(dur[start, pickup_loc])
             pickup_window = _keepable(o.pickup_window_s, to_pickup_s)
             at_pickup_s = max(to_pickup_s, pickup_window[0] if pickup_window else 0.0)
             dropoff_window = _keepable(o.dropoff_window_s, at_pickup_s + pickup_s

@@ -171,7 +171,9 @@ def _key(snapshot: Snapshot, at_s: float, options: PlanningOptions, time_limit_s
     def window(w: tuple[float, float] | None) -> tuple | None:
         return None if w is None else (absolute(w[0]), absolute(w[1]))
 
-    couriers = tuple((c.id, c.vehicle, c.capacity, c.lat, c.lon, absolute(c.available_in_s),
+    # A courier free now stays "free now" from one cycle to the next.
+    couriers = tuple((c.id, c.vehicle, c.capacity, c.lat, c.lon,
+                      absolute(c.available_in_s) if c.available_in_s > 0 else "now",
                       absolute(c.last_pickup_s), absolute(c.shift_end_s), c.zone_ids,
                       c.takes_new_work) for c in snapshot.couriers)
     orders = tuple((o.id, o.pickup_lat, o.pickup_lon, o.dropoff_lat, o.dropoff_lon, o.size,

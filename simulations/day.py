@@ -455,7 +455,9 @@ class _Day:
             return  # diverted meanwhile
         _, destination, stop, _, _, _ = agent.leg
         agent.leg, agent.place, agent.at_stop = None, destination, stop
-        self.store.set_position(courier_id, lat=destination[0], lon=destination[1])
+        # Handing over from now on; a courier that may not be diverted is timed from here.
+        self.store.set_position(courier_id, lat=destination[0], lon=destination[1],
+                                available_at=None if self.config.diversion else _dt(self.now))
         kind, order_id = stop
         handoff = self.config.handoff
         if kind == "pickup":

@@ -14,8 +14,9 @@ same for users):
   max(arrival + half the pickup service, the bundle's latest ready time) and the courier leaves
   half a service later; a drop-off happens half a service after arrival. The planner knows this
   exactly (`simulations.mdrp.travel`).
-* **Off-time.** No pickup after a courier's off-time (the routing model's last-pickup time);
-  deliveries may finish later.
+* **Off-time.** No pickup after a courier's off-time (the routing model's last-pickup time,
+  a minute early because couriers act on whole minutes: one told during a minute sets off at
+  the next); deliveries may finish later.
 * **The one update allowed:** orders of the same restaurant may join a courier's bundle while
   it waits there (the planner decides, the courier collects them with the rest).
 * **Objective.** Every drop-off is a promise due at the order's placement, priced per second
@@ -45,6 +46,8 @@ POLICIES = ("batch", "nearest", "cascade")
 #: Bundles are unlimited in the instances.
 CAPACITY = 1000
 VEHICLE = "car"
+#: Couriers act on whole minutes (the instances' clock).
+STEP_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -98,7 +101,7 @@ def run_instance(instance: Instance, policy: str, *, seed: int = 0,
         courier_ids[number] = c.id
         couriers.append(CourierPlan(
             number, VEHICLE, CAPACITY, world.add(c.x, c.y), 60.0 * c.on_min, 60.0 * c.off_min,
-            last_pickup_s=60.0 * c.off_min - half_pickup_s, route_ends_by_off=False))
+            last_pickup_s=60.0 * c.off_min - half_pickup_s - STEP_S, route_ends_by_off=False))
     options = PlanningOptions(pickup_service_s=0.0, dropoff_service_s=2 * half_dropoff_s,
                               per_late_s=settings.per_late_s, soft_dropoff_windows=True,
                               vehicle_profile={VEHICLE: VEHICLE})
@@ -111,7 +114,7 @@ def run_instance(instance: Instance, policy: str, *, seed: int = 0,
     config = DayConfig(
         planner=planner, cadence=settings.cadence,
         handoff=HandoffTimes(half_pickup_s, half_pickup_s, half_dropoff_s, half_dropoff_s),
-        diversion=False, auto_accept=True, seed=seed, time_step_s=60.0)
+        diversion=False, auto_accept=True, seed=seed, time_step_s=STEP_S)
     travel = PlanarMatrices(world, pickup_places=set(restaurants.values()),
                             pickup_service_s=2 * half_pickup_s)
     log = simulate_day(orders, couriers, world=world, travel=travel, config=config,
