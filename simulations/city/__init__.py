@@ -1,0 +1,1 @@
+"""Generated marketplace days on a road network (OSRM), through the service's dispatch code."""
