@@ -36,13 +36,27 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter)
     modes = parser.add_subparsers(dest="mode", required=True, metavar="MODE")
     for name, (module, help_text) in MODES.items():
-        sub = modes.add_parser(name, help=help_text, description=help_text,
+        try:
+            mode = importlib.import_module(module)
+        except ModuleNotFoundError as exc:
+            if exc.name is None or not module.startswith(exc.name):
+                raise  # a dependency of a built mode is missing: say so
+            mode = None  # this mode is not built yet
+        sub = modes.add_parser(name, help=help_text if mode else f"{help_text} (not built yet)",
+                               description=help_text,
                                formatter_class=argparse.RawDescriptionHelpFormatter)
         sub.set_defaults(module=module)
-        importlib.import_module(module).add_arguments(sub)
+        if mode is not None:
+            mode.add_arguments(sub)
+        else:
+            sub.set_defaults(missing=True)
+            sub.add_argument("rest", nargs=argparse.REMAINDER, help=argparse.SUPPRESS)
     return parser
 
 
 def main(argv: Sequence[str], *, data_dir: Path) -> int:
-    args = build_parser().parse_args(list(argv))
+    parser = build_parser()
+    args = parser.parse_args(list(argv))
+    if getattr(args, "missing", False):
+        parser.error(f"`courier simulate {args.mode}` is not built yet")
     return int(importlib.import_module(args.module).run(args, data_dir=data_dir))
