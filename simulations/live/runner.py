@@ -143,7 +143,9 @@ async def run_live(config: LiveConfig, *, stop: asyncio.Event | None = None,
         work_started = time.monotonic()
         courier_tasks = [asyncio.create_task(a.run(), name=f"courier-{a.actor.name}")
                          for a in agents]
-        orders = asyncio.create_task(place_orders(world, member_rng(config.seed, "orders")))
+        orders = asyncio.create_task(place_orders(
+            world, arrivals_rng=member_rng(config.seed, "arrivals"),
+            choices_rng=member_rng(config.seed, "orders")))
         reporter = (asyncio.create_task(_progress(world, agents, progress_s, say, work_started))
                     if progress_s > 0 else None)
         try:

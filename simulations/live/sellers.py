@@ -49,9 +49,13 @@ async def _place(world: World, number: int, run_id: str, rng: random.Random) -> 
     world.created_orders.append(int(order["id"]))
 
 
-async def place_orders(world: World, rng: random.Random) -> None:
-    """Places orders until the run drains or stops; waits for those in flight."""
-    arrivals = PoissonArrivals(world.config.orders_per_hour, rng)
+async def place_orders(world: World, *, arrivals_rng: random.Random,
+                       choices_rng: random.Random) -> None:
+    """Places orders until the run drains or stops; waits for those in flight. Arrival times
+    and the choice of seller and buyer come from separate generators, so the times depend on
+    the seed alone."""
+    arrivals = PoissonArrivals(world.config.orders_per_hour, arrivals_rng)
+    rng = choices_rng
     run_id = uuid.uuid4().hex[:8]
     in_flight: set[asyncio.Task] = set()
     number = 0
