@@ -1,6 +1,8 @@
-"""Delivery-day simulation (not built yet).
+"""Delivery-day simulation.
 
-Reserved for a discrete-event city that replays a day of orders and couriers against the
-dispatch policies (`dispatch.policies`: batch, nearest, cascade), in process or against a
-running service, and compares them. It must not import `api/`.
+`live` (`courier simulate live`) drives simulated couriers, sellers and buyers against a running
+service over its public API: the demo city that moves, and a soak test. The in-process modes are
+not built yet: `mdrp` and `city` will replay days of orders and couriers against the dispatch
+policies (`dispatch.policies`: batch, nearest, cascade) and compare them. Nothing here imports
+`api/`.
 """

@@ -257,12 +257,12 @@ class CourierAgent:
     async def _work_loop(self) -> None:
         config = self.world.config
         while not self.world.stopping.is_set():
+            self.wake.clear()  # a push while choosing below wakes the idle wait at once
             stop = await self._choose()
             self.holding = stop is not None
             if stop is None:
                 if self.world.draining.is_set():
                     return
-                self.wake.clear()
                 await self._stand(config.idle_poll_s, until=self.wake)
                 continue
             if await self._travel(stop):
