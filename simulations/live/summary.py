@@ -104,6 +104,12 @@ class Summary:
     scan: Latency = field(default_factory=Latency)
     notes: list[str] = field(default_factory=list)
 
+    @property
+    def offers_unanswered(self) -> int:
+        """Offers still waiting for the courier's answer when the run ended."""
+        return max(0, self.offers_received - self.offers_accepted - self.offers_declined
+                   - self.offers_expired - self.offers_closed)
+
     def http_error(self, endpoint: str, status: int | str) -> None:
         self.http_errors[endpoint][str(status)] += 1
 
@@ -149,7 +155,7 @@ class Summary:
                        "final_status": dict(sorted(self.orders_final_status.items()))},
             "offers": {"received": self.offers_received, "accepted": self.offers_accepted,
                        "declined": self.offers_declined, "expired": self.offers_expired,
-                       "closed": self.offers_closed},
+                       "closed": self.offers_closed, "unanswered": self.offers_unanswered},
             "scans": {"ok": dict(sorted(self.scans_ok.items())),
                       "refused": dict(sorted(self.scans_refused.items()))},
             "arrivals": {"ok": self.arrivals_ok,
@@ -192,7 +198,8 @@ class Summary:
             f"{o['delivered']}, failed {o['failed']}, returned {o['returned']}, withdrawn "
             f"{o['withdrawn']}; at the end: {counts(o['final_status'])}",
             f"offers    received {f['received']}, accepted {f['accepted']}, declined "
-            f"{f['declined']}, expired {f['expired']}, closed {f['closed']}",
+            f"{f['declined']}, expired {f['expired']}, closed {f['closed']}, unanswered at "
+            f"the end {f['unanswered']}",
             f"scans     ok {counts(data['scans']['ok'])}; refused "
             f"{counts(data['scans']['refused'])}",
             f"arrivals  ok {data['arrivals']['ok']}; refused "

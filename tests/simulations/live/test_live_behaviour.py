@@ -184,7 +184,9 @@ def test_findings_name_what_an_honest_fleet_should_never_meet():
     assert "2 points rejected: impossible_speed" in findings
     assert "1 scans refused: handoff_track_far" in findings
     assert "1 arrivals refused: arrival_track_far" in findings
+    summary.offers_received, summary.offers_accepted, summary.offers_expired = 5, 2, 1
     data = summary.to_json()
+    assert data["offers"]["unanswered"] == 2
     assert data["http"]["errors"]["POST /orders"] == {"409": 1}
     text = summary.render({"couriers": 3})
     assert "live run: couriers 3" in text and "handoff_track_far" in text
