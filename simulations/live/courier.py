@@ -98,20 +98,21 @@ class CourierAgent:
             await self.link.close(flush_timeout_s=0)
             return
         offers = asyncio.create_task(self._offer_loop(), name=f"offers-{self.actor.name}")
+        cancelled = False
         try:
             await self._work_loop()
-        except asyncio.CancelledError:
+        except asyncio.CancelledError:  # stopped at once: no waiting for acks
+            cancelled = True
             raise
         except Exception as exc:  # a bug or an outage: report it, end the shift cleanly
             log.exception("%s stopped", self.actor.name)
             self.summary.note(f"{self.actor.name}: stopped by {exc!r}")
         finally:
-            offers.cancel()
             for task in [offers, *self._answers]:
                 task.cancel()
                 with contextlib.suppress(BaseException):
                     await task
-            await self.link.close(flush_timeout_s=10.0)
+            await self.link.close(flush_timeout_s=0.0 if cancelled else 10.0)
             await self._end_shift()
 
     async def _start_shift(self) -> None:
