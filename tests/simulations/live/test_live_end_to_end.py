@@ -68,8 +68,9 @@ def service(tmp_path_factory):
 
     data_dir = tmp_path_factory.mktemp("live-data")
     url = create_scratch_database("courier_live")
+    prefix = f"live-{uuid.uuid4().hex[:8]}:"
     env = {**os.environ, "DATABASE_URL": url, "REDIS_URL": REDIS_URL, "COURIER_MODE": "test",
-           "COURIER_REDIS_PREFIX": f"live-{uuid.uuid4().hex[:8]}:",
+           "COURIER_REDIS_PREFIX": prefix,
            "COURIER_DATA_DIR": str(data_dir), "COURIER_NETWORK": "city",
            "COURIER_DISPATCH_LOOP": "true", "COURIER_DISPATCH_INTERVAL_S": "2",
            "COURIER_DISPATCH_DEBOUNCE_S": "0.2"}
@@ -105,6 +106,19 @@ def service(tmp_path_factory):
                 process.kill()
                 process.wait(10)
         drop_database(url)
+        _forget_redis_keys(prefix)
+
+
+def _forget_redis_keys(prefix: str) -> None:
+    from redis import Redis
+
+    client = Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()
 
 
 def _admin(base_url: str) -> httpx.Client:
