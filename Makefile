@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh machine:
 #   make demo   - installs, makes sure PostGIS and Redis answer, migrates, builds the demo city,
-#                 seeds demo accounts and serves http://127.0.0.1:8000
+#                 seeds demo accounts, serves http://127.0.0.1:8000 and drives a simulated city
+#                 against it (`courier simulate live`, log in var/live.log; Ctrl-C stops both)
 #   make test   - the same set-up, then the whole test suite against real PostGIS and Redis
 # `make test-fast` skips the slow end-to-end tests; `make lint` runs ruff.
 
@@ -9,6 +10,11 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTHON := $(shell scripts/find_python.sh)
 DEMO_ENV := COURIER_MODE=demo COURIER_NETWORK=demo
+# The simulated city `make demo` runs (DEMO_COURIERS=0: none).
+DEMO_PORT ?= 8000
+DEMO_COURIERS ?= 30
+DEMO_ORDERS_PER_HOUR ?= 120
+DEMO_LIVE_LOG ?= var/live.log
 
 CONSOLE_SOURCES := $(shell find console/src -type f 2>/dev/null) console/index.html \
 	console/buyer.html console/vite.config.ts console/tsconfig.json console/package.json
@@ -52,13 +58,16 @@ demo-data: db
 demo: demo-data
 	@echo
 	@echo "Courier dispatch demo"
-	@echo "  API:            http://127.0.0.1:8000/api/v1"
-	@echo "  OpenAPI docs:   http://127.0.0.1:8000/docs"
-	@echo "  Console:        http://127.0.0.1:8000/console/  (sign in as the demo dispatcher)"
-	@echo "  Courier WS:     ws://127.0.0.1:8000/ws/courier   Dispatch WS: ws://127.0.0.1:8000/ws/dispatch"
+	@echo "  API:            http://127.0.0.1:$(DEMO_PORT)/api/v1"
+	@echo "  OpenAPI docs:   http://127.0.0.1:$(DEMO_PORT)/docs"
+	@echo "  Console:        http://127.0.0.1:$(DEMO_PORT)/console/  (sign in as the demo dispatcher)"
+	@echo "  Courier WS:     ws://127.0.0.1:$(DEMO_PORT)/ws/courier   Dispatch WS: ws://127.0.0.1:$(DEMO_PORT)/ws/dispatch"
 	@echo "  Log in with POST /api/v1/auth/token (form: username, password) using the accounts above."
+	@echo "  Simulated city: $(DEMO_COURIERS) couriers, $(DEMO_ORDERS_PER_HOUR) orders/hour once the service is up; log in $(DEMO_LIVE_LOG)."
 	@echo
-	$(DEMO_ENV) $(BIN)/courier serve --host 127.0.0.1 --port 8000
+	@$(DEMO_ENV) BIN=$(BIN) DEMO_HOST=127.0.0.1 DEMO_PORT=$(DEMO_PORT) \
+		DEMO_COURIERS=$(DEMO_COURIERS) DEMO_ORDERS_PER_HOUR=$(DEMO_ORDERS_PER_HOUR) \
+		DEMO_LIVE_LOG=$(DEMO_LIVE_LOG) scripts/demo.sh
 
 test: services
 	$(BIN)/python -m pytest -q
