@@ -76,12 +76,13 @@ def trip_schedule(courier: CourierState, orders: list[OrderState],
     """The courier's trip in progress, timed from where and when it is next free.
 
     Stops follow `order_of_stops` (the route it was given); stops it lacks are appended,
-    pickups before drop-offs. Parcels already collected need only their drop-off.
+    pickups before drop-offs. Parcels already collected need only their drop-off; orders being
+    committed now (still pending) and accepted ones need their pickup too.
     """
     by_id = {o.id: o for o in orders}
     needed: list[tuple[int, str]] = []
     for o in orders:
-        if o.status in PROMISED_STATUSES or o.status == "at_pickup":
+        if o.status in PROMISED_STATUSES or o.status in ("pending", "at_pickup"):
             needed.append((o.id, "pickup"))
         needed.append((o.id, "dropoff"))
     wanted = set(needed)

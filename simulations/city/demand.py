@@ -9,7 +9,9 @@ values out, so the same seed gives the same day.
   to a buyer anywhere in the area; ready 5–20 minutes after it is placed; promised within
   `promise_min`; size 1 (70 %), 2 (20 %) or 3 (10 %).
 * **Fleet**: foot 15 %, bicycle 35 %, scooter 30 %, car 20 %, capacities as the demo's; shifts
-  of 4–8 hours, half of the fleet from the start, the rest staggered so the evening is covered.
+  of 4–8 hours, half of the fleet from the start, the rest staggered so the evening is covered;
+  every shift that would end in the day's last hour runs one hour past the last order instead,
+  so the day's last orders have someone to deliver them.
 * **Behaviour** (`AnswerOffers`): a courier accepts with probability `accept_p`, declines
   otherwise, answers after 5–30 seconds, and now and then (`ignore_p`) lets the offer expire.
 """
@@ -99,7 +101,9 @@ def generate_day(*, bbox: tuple[float, float, float, float], couriers: int,
         length_s = rng.uniform(4, 8) * 3600
         start_s = 0.0 if k < (couriers + 1) // 2 else rng.uniform(0, max(0.0, hours * 3600
                                                                             - length_s))
-        off_s = min(hours * 3600, start_s + length_s)
+        off_s = start_s + length_s
+        if off_s > (hours - 1) * 3600:
+            off_s = (hours + 1) * 3600
         fleet.append(CourierPlan(k + 1, vehicle, CAPACITY[vehicle], anywhere(), start_s, off_s))
     return CityDemand(shops, tuple(plans), tuple(fleet))
 
