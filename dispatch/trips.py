@@ -18,6 +18,10 @@ commits only what these rules allow:
 3. **A trip is committed only when it must start:** when the courier would have to leave
    within `commit_s` of now to be at the pickup as planned. Until then the order stays
    pending and later cycles may give it to a better courier or bundle it with newer orders.
+4. **A bundle may grow at the counter** (the one update the meal-delivery rules allow): while a
+   courier waits at a pickup place, a pending order of that place that is ready by the time
+   the bundle is collected joins it when its drop-off, inserted where it delays the bundle
+   least, makes the total click-to-door smaller than the inner plan's way of serving it.
 
 Busy couriers' routes are repeated as they were, with fresh ETAs, so a cycle never reorders a
 trip under way.
@@ -283,6 +287,8 @@ class OneTripPolicy:
             decision.routes[courier_id] = retimed.stops
             decision.offers += [(s.order_id, courier_id) for s in trip if s.kind == "pickup"]
             committed += 1
+        decision.offers += self._join_at_counter(snapshot, decision, inner, trip_orders,
+                                                 pending, matrices, index)
         for order_id, courier_ids in inner.broadcasts.items():
             free = [c for c in courier_ids if c in idle]
             if free:
@@ -290,6 +296,66 @@ class OneTripPolicy:
         decision.stats.update(inner.stats)
         decision.stats.update(policy=self.name, committed_trips=committed)
         return decision
+
+    def _join_at_counter(self, snapshot: Snapshot, decision: Decision, inner: Decision,
+                         trip_orders: dict[int, list[OrderState]],
+                         pending: tuple[OrderState, ...], matrices: Matrices,
+                         index: Mapping[tuple[float, float], int]) -> list[tuple[int, int]]:
+        """Pending orders that join the bundle of a courier waiting at their pickup place."""
+        taken = {o for o, _ in decision.offers}
+        planned_dropoff = {s.order_id: s.eta_s for stops in inner.routes.values()
+                           for s in stops if s.kind == "dropoff"}
+        joins: list[tuple[int, int]] = []
+        for c in snapshot.couriers:
+            mine = trip_orders.get(c.id)
+            if not mine or c.available_in_s > 0 or any(o.status != "at_pickup" for o in mine):
+                continue
+            place = (mine[0].pickup_lat, mine[0].pickup_lon)
+            if any((o.pickup_lat, o.pickup_lon) != place for o in mine) or \
+                    (c.lat, c.lon) != place:
+                continue
+            collect_s = max([0.0, *[(o.pickup_window_s or (0.0,))[0] for o in mine]])
+            load = sum(o.size for o in mine)
+            for o in sorted(pending, key=lambda o: (o.pickup_window_s or (0.0,))[0]):
+                ready_s = (o.pickup_window_s or (0.0,))[0]
+                if (o.id in taken or (o.pickup_lat, o.pickup_lon) != place or ready_s > collect_s
+                        or load + o.size > c.capacity or (o.id, c.id) in snapshot.excluded):
+                    continue
+                joined = self._best_insertion(c, mine, o, decision.routes[c.id], matrices,
+                                              index)
+                if joined is None:
+                    continue
+                stops, added_s = joined
+                if added_s < planned_dropoff.get(o.id, math.inf):
+                    decision.routes[c.id] = stops
+                    mine = [*mine, replace(o, status="at_pickup", courier_id=c.id)]
+                    load += o.size
+                    taken.add(o.id)
+                    joins.append((o.id, c.id))
+        return joins
+
+    def _best_insertion(self, courier: CourierState, mine: list[OrderState], new: OrderState,
+                        stops: tuple[PlannedStopOut, ...], matrices: Matrices,
+                        index: Mapping[tuple[float, float], int]
+                        ) -> tuple[tuple[PlannedStopOut, ...], float] | None:
+        """The new order's drop-off inserted where the bundle's drop-offs end soonest in
+        total: `(stops, the new drop-off's time + the delay it causes the others)`."""
+        before = {s.order_id: s.eta_s for s in stops if s.kind == "dropoff"}
+        order = [(s.order_id, s.kind) for s in stops]
+        dropoffs = [i for i, (_, kind) in enumerate(order) if kind == "dropoff"]
+        first = dropoffs[0] if dropoffs else len(order)
+        best: tuple[float, tuple[PlannedStopOut, ...], float] | None = None
+        members = [*mine, replace(new, status="at_pickup", courier_id=courier.id)]
+        for at in range(first, len(order) + 1):
+            sequence = [*order[:first], (new.id, "pickup"), *order[first:at], (new.id, "dropoff"),
+                        *order[at:]]
+            trip = trip_schedule(courier, members, tuple(sequence), matrices, index,
+                                 self.options)
+            etas = {s.order_id: s.eta_s for s in trip.stops if s.kind == "dropoff"}
+            added = etas[new.id] + sum(etas[o] - t for o, t in before.items())
+            if best is None or added < best[0]:
+                best = (added, trip.stops, added)
+        return None if best is None else (best[1], best[2])
 
     def _must_start(self, courier: CourierState, trip: tuple[PlannedStopOut, ...],
                     pending: tuple[OrderState, ...], matrices: Matrices,

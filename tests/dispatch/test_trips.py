@@ -102,3 +102,22 @@ def test_an_unchanged_problem_is_not_solved_again():
     newer = dataclasses.replace(later, orders=(*later.orders, order(11, 4.0, 6.0)))
     decide(newer, inner=BATCH, memo=memo)
     assert memo.misses == 2
+
+
+def test_an_order_joins_the_bundle_of_a_courier_waiting_at_its_pickup_place():
+    """Courier 1 waits at the counter (1.0 km) for order 10, ready in 5 minutes; order 11 of the
+    same place is ready sooner and goes next door. Courier 2 would need a long ride: 11 joins."""
+    waiting = dataclasses.replace(courier(1, 1.0))
+    snapshot = Snapshot(
+        (waiting, courier(2, 9.0)),
+        (order(10, 1.0, 3.0, status="at_pickup", courier_id=1, pickup_window_s=(300, INF)),
+         order(11, 1.0, 3.1, pickup_window_s=(200, INF))),
+        previous_routes={1: ((10, "pickup"), (10, "dropoff"))}, zones_defined=False)
+    decision = decide(snapshot, inner=BATCH)
+    assert decision.offers == [(11, 1)]
+    assert [(s.order_id, s.kind) for s in decision.routes[1]] == [
+        (10, "pickup"), (11, "pickup"), (10, "dropoff"), (11, "dropoff")]
+    # Ready only after the bundle is collected: it does not join (the courier would wait).
+    later = dataclasses.replace(snapshot, orders=(
+        snapshot.orders[0], order(11, 1.0, 3.1, pickup_window_s=(900, INF))))
+    assert (11, 1) not in decide(later, inner=BATCH, commit_s=0).offers
