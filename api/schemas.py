@@ -6,10 +6,29 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    WithJsonSchema,
+    model_validator,
+)
+
+from dispatch.times import rfc3339
 
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
 Longitude = Annotated[float, Field(ge=-180, le=180, allow_inf_nan=False)]
+#: A time in an answer: RFC 3339 in UTC with `Z` (`2024-05-01T09:30:00Z`), whatever zone it was
+#: stored or written in.
+UtcDateTime = Annotated[
+    datetime,
+    PlainSerializer(rfc3339, return_type=str, when_used="json-unless-none"),
+    WithJsonSchema({"type": "string", "format": "date-time",
+                    "description": "RFC 3339, UTC (`Z`)",
+                    "examples": ["2024-05-01T09:30:00Z"]}, mode="serialization"),
+]
 Role = Literal["admin", "dispatcher", "seller", "courier", "buyer"]
 Vehicle = Literal["foot", "bicycle", "scooter", "car"]
 
@@ -58,7 +77,8 @@ class Window(Strict):
 class TokenOut(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"
-    expires_at: float
+    expires_at: UtcDateTime = Field(description="when the access token stops working")
+    expires_at_s: float = Field(description="the same moment in Unix seconds")
 
 
 class UserIn(Strict):
@@ -72,7 +92,7 @@ class UserOut(BaseModel):
     name: str
     role: Role
     is_active: bool
-    created_at: datetime
+    created_at: UtcDateTime
     courier_id: int | None = None
 
 
@@ -92,11 +112,11 @@ class CourierOut(BaseModel):
     capacity: int
     shift_state: Literal["off", "on", "break"] = Field(
         description="off, on shift, or on a break (keeps its work, gets no new offers)")
-    shift_started_at: datetime | None
-    shift_ends_at: datetime | None
+    shift_started_at: UtcDateTime | None
+    shift_ends_at: UtcDateTime | None
     zone_ids: list[int]
     last_location: Point | None
-    last_seen_at: datetime | None
+    last_seen_at: UtcDateTime | None
 
 
 class ShiftIn(Strict):
@@ -138,14 +158,14 @@ class EventOut(BaseModel):
     to_status: str | None
     actor_id: int | None
     courier_id: int | None
-    at: datetime
+    at: UtcDateTime
     location: Point | None
     details: dict[str, Any] | None
 
 
 class WindowOut(BaseModel):
-    start: datetime
-    end: datetime
+    start: UtcDateTime
+    end: UtcDateTime
 
 
 class OrderOut(BaseModel):
@@ -161,11 +181,11 @@ class OrderOut(BaseModel):
     dropoff_window: WindowOut | None
     size: int
     cod_amount: Decimal | None
-    pickup_eta: datetime | None
-    dropoff_eta: datetime | None
+    pickup_eta: UtcDateTime | None
+    dropoff_eta: UtcDateTime | None
     unservable_reason: str | None
-    created_at: datetime
-    updated_at: datetime
+    created_at: UtcDateTime
+    updated_at: UtcDateTime
     events: list[EventOut] | None = None
 
 
@@ -246,7 +266,7 @@ class TileJSON(BaseModel):
 class TrackingLinkOut(BaseModel):
     url: str = Field(description="the buyer's tracking page: `<base>/t/<token>`")
     token: str
-    expires_at: datetime = Field(description="RFC 3339, UTC (`Z`)")
+    expires_at: UtcDateTime = Field(description="RFC 3339, UTC (`Z`)")
 
 
 class TrackPlace(BaseModel):
@@ -259,10 +279,10 @@ class TrackOrder(BaseModel):
     id: int
     external_id: str | None
     status: str
-    pickup_eta: datetime | None
-    dropoff_eta: datetime | None
+    pickup_eta: UtcDateTime | None
+    dropoff_eta: UtcDateTime | None
     dropoff: TrackPlace
-    updated_at: datetime
+    updated_at: UtcDateTime
 
 
 class TrackCourier(BaseModel):
@@ -280,4 +300,192 @@ class TrackOut(BaseModel):
 
     order: TrackOrder
     courier: TrackCourier | None
-    expires_at: datetime
+    expires_at: UtcDateTime
+
+
+# --- lists ----------------------------------------------------------------------------------
+
+class Page[T](BaseModel):
+    """Every list answers one shape: a page of `items` and the cursor of the next page (null
+    on the last one); pass it back as `?cursor=`."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+
+class CourierPage(Page[CourierOut]):
+    pass
+
+
+class PickupPlacePage(Page[PickupPlaceOut]):
+    pass
+
+
+class ZonePage(Page[ZoneOut]):
+    pass
+
+
+# --- dispatch: offers, routes, cycles, settings ------------------------------------------------
+
+OrderStatusName = Literal["pending", "offered", "assigned", "at_pickup", "picked_up",
+                          "at_dropoff", "delivered", "failed", "cancelled", "returning",
+                          "returned"]
+OfferState = Literal["pending", "accepted", "declined", "expired", "withdrawn"]
+Policy = Literal["batch", "nearest", "cascade"]
+TravelModelName = Literal["osrm", "straight_line"]
+
+
+class OfferOut(BaseModel):
+    """An offer of one order to one courier; `pickup`, `dropoff` and `size` describe the order
+    (null only when it is no longer readable)."""
+
+    id: int
+    order_id: int
+    courier_id: int
+    state: OfferState
+    expires_at: UtcDateTime
+    pickup: Place | None = None
+    dropoff: Place | None = None
+    size: int | None = None
+
+
+class OfferPage(Page[OfferOut]):
+    pass
+
+
+class OfferOrderOut(BaseModel):
+    id: int
+    status: OrderStatusName
+    courier_id: int | None
+
+
+class OfferAnswerOut(BaseModel):
+    """What accepting or declining did: the offer and the order's new status."""
+
+    offer: OfferOut
+    order: OfferOrderOut
+
+
+class LineString(BaseModel):
+    """A GeoJSON LineString, coordinates `[lon, lat]` (WGS84)."""
+
+    type: Literal["LineString"] = "LineString"
+    coordinates: list[list[float]]
+
+
+class RouteStopOut(BaseModel):
+    order_id: int
+    kind: Literal["pickup", "dropoff"]
+    lat: float
+    lon: float
+    eta: UtcDateTime | None
+
+
+class RouteOut(BaseModel):
+    """A courier's planned stops in order, with ETAs from where it is now, the road geometry
+    through them and the travel model that produced both."""
+
+    courier_id: int
+    stops: list[RouteStopOut]
+    geometry: LineString
+    model: TravelModelName = Field(description="`osrm` (road network) or `straight_line`")
+
+
+class CycleOfferOut(BaseModel):
+    id: int
+    order_id: int
+    courier_id: int
+    state: OfferState
+
+
+class UnservableOut(BaseModel):
+    order_id: int
+    reason: str
+
+
+class SkippedCourierOut(BaseModel):
+    """A courier on shift that this cycle offered nothing new, and why."""
+
+    courier_id: int
+    reason: Literal["offline", "on_break", "no_position"] = Field(
+        description="`offline`: no live connection and no position for "
+        "`COURIER_DISPATCH_ONLINE_WINDOW_S`; `on_break`; `no_position`: never located")
+    last_seen_at: UtcDateTime | None = None
+    age_s: float | None = Field(default=None, description="seconds since its last position")
+
+
+class CycleSummaryOut(BaseModel):
+    """What one planning cycle did."""
+
+    policy: Policy
+    couriers: int
+    open_orders: int
+    offers: list[CycleOfferOut]
+    offers_made: int
+    assigned: int
+    reassigned: int
+    unservable: list[UnservableOut]
+    expired_offers: int
+    skipped_changed: list[int] = Field(description="orders left alone: they changed while "
+                                       "the cycle planned")
+    released_off_shift: list[int]
+    skipped_couriers: list[SkippedCourierOut] = Field(default_factory=list)
+    routes_pushed: int
+    timings_s: dict[str, float]
+    cpu_s: dict[str, float]
+    leader_epoch: int | None
+    started_at: UtcDateTime | None
+
+
+class FleetSettingsIn(Strict):
+    auto_accept: bool | None = None
+    policy: Policy | None = None
+
+
+class FleetSettingsOut(BaseModel):
+    auto_accept: bool
+    policy: Policy
+    offer_timeout_s: float
+
+
+class RunIn(Strict):
+    policy: Policy | None = Field(default=None, description="this cycle only; the fleet's "
+                                  "policy otherwise")
+
+
+class WebhookIn(BaseModel):
+    url: str = Field(min_length=8, max_length=2000)
+    secret: str | None = Field(default=None, min_length=16, max_length=200)
+    event_types: list[str] = Field(default_factory=list, max_length=32,
+                                   description="order event types to send; empty: all")
+    seller_id: int | None = None
+
+
+class WebhookOut(BaseModel):
+    id: int
+    url: str
+    seller_id: int | None
+    event_types: list[str]
+    active: bool
+    secret: str | None = Field(default=None, description="only in the answer that registers "
+                               "the endpoint")
+
+
+class WebhookPage(Page[WebhookOut]):
+    pass
+
+
+class WebhookDeliveryOut(BaseModel):
+    id: int
+    event_id: int
+    attempt: int
+    at: UtcDateTime
+    status_code: int | None
+    error: str | None
+    duration_ms: float | None
+    state: Literal["pending", "delivered", "failed"]
+    event_type: str | None
+
+
+class WebhookDeliveryPage(Page[WebhookDeliveryOut]):
+    pass

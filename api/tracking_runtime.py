@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from api.settings import Settings
 from dispatch.locations import point_ewkt, to_lat_lon
 from dispatch.models import Courier, Order, OrderEvent
+from dispatch.times import rfc3339
 from geodata.models import Zone
 from tracking.feed import FeedHub, FeedSubscriber
 from tracking.filters import FilterConfig
@@ -214,7 +215,7 @@ class OrderChangeRelay:
         for row in pending["events"]:
             try:
                 messages.append({"type": "order_event", "event": orjson.loads(orjson.dumps({
-                    "order_id": row.order_id, "type": row.type, "at": row.at,
+                    "order_id": row.order_id, "type": row.type, "at": rfc3339(row.at),
                     "courier_id": row.courier_id, "details": row.details}, default=str))})
             except Exception:
                 log.debug("order event not relayed")

@@ -10,7 +10,11 @@ slowed by TCP back-pressure rather than buffered without end.
 position per courier, order changes, events), at most every `tracking_feed_interval_s`. A slow
 dispatcher only ever has one pending position per courier. Each message type has one shape:
 
-* `snapshot` — `{"couriers": [...], "orders": [<order>...], "server_time"}`: every courier on
+Times are RFC 3339 UTC (`Z`) strings, except the GPS fix times `ts` and the fields named
+`*_s`, which are Unix seconds.
+
+* `snapshot` — `{"couriers": [...], "orders": [<order>...], "server_time", "server_time_s"}`:
+  every courier on
   shift (`on` or `break`) with `{"id", "name", "vehicle", "shift_state", "lat", "lon", "ts",
   "speed", "heading", "acc", "stale", "age_s"}` (position fields null when none is known), and
   the open orders as `GET /orders/{id}` shows them (without events);
@@ -20,7 +24,7 @@ dispatcher only ever has one pending position per courier. Each message type has
 * `courier` — `{"courier": {"id", "name", "vehicle", "shift_state"}}` when a shift changes;
 * `order_event` — `{"event": {"order_id", "type", "at", "courier_id", "details"}}` for offers
   declined or expired (`declined`, `offer_expired`);
-* `handoff_refused` — `{"code", "order_id", "leg", "courier_id", "at", "endpoint"}` when a
+* `handoff_refused` — `{"code", "order_id", "leg", "courier_id", "at", "at_s", "endpoint"}` when a
   handoff scan or code is refused (best effort);
 * `geofence` — as `tracking.geofence.GeofenceEvent.as_wire` gives it.
 """
@@ -44,6 +48,7 @@ from dispatch.couriers import list_couriers
 from dispatch.locations import to_lat_lon
 from dispatch.models import User
 from dispatch.orders import OrderFilters, list_visible_orders
+from dispatch.times import rfc3339_from_s
 from tracking.batches import parse_batch
 from tracking.coalescing import BBox, parse_bbox
 from tracking.exceptions import TrackingError
@@ -238,7 +243,8 @@ async def snapshot_couriers(state: Any, *, now_s: float) -> list[dict]:
 
 async def _snapshot(websocket: WebSocket, user: User, bbox: BBox | None) -> dict:
     state = websocket.app.state
-    couriers = await snapshot_couriers(state, now_s=time.time())
+    now_s = time.time()
+    couriers = await snapshot_couriers(state, now_s=now_s)
     if bbox is not None:  # couriers whose position is unknown stay listed
         couriers = [c for c in couriers
                     if c["lat"] is None or bbox.contains(c["lat"], c["lon"])]
@@ -248,7 +254,7 @@ async def _snapshot(websocket: WebSocket, user: User, bbox: BBox | None) -> dict
             after_id=None, limit=SNAPSHOT_MAX_ORDERS)
         order_bodies = [order_out(o).model_dump(mode="json") for o in orders]
     return {"type": "snapshot", "couriers": couriers, "orders": order_bodies,
-            "server_time": time.time()}
+            "server_time": rfc3339_from_s(now_s), "server_time_s": now_s}
 
 
 @router.websocket("/ws/dispatch")

@@ -41,6 +41,7 @@ from dispatch.planning import (
 )
 from dispatch.policies import Matrices, Policy, make_policy
 from dispatch.routes import RouteStop, stop_wire
+from dispatch.times import rfc3339
 
 __all__ = [
     "PlannerConfig",
@@ -193,7 +194,7 @@ class CycleSummary:
             "routes_pushed": self.routes_pushed, "timings_s": self.timings_s,
             "cpu_s": self.cpu_s,
             "leader_epoch": self.leader_epoch,
-            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "started_at": rfc3339(self.started_at),
         }
 
 

@@ -70,6 +70,7 @@ from dispatch.lifecycle import Action, OrderStatus
 from dispatch.locations import LatLon, to_lat_lon
 from dispatch.models import Order, User
 from dispatch.orders import apply_action, get_visible_order
+from dispatch.times import rfc3339, rfc3339_from_s
 
 __all__ = [
     "ScanPolicy",
@@ -247,7 +248,7 @@ def check_tracked_fix(fix: TrackedFix | None, point: LatLon, *, at_s: float, pol
             f"{away_m:.0f} m from the point",
             details={"distance_m": round(away_m, 1), "allowed_m": round(allowed_m, 1),
                      "fix_age_s": round(at_s - fix.at_s, 1),
-                     "fix_at": datetime.fromtimestamp(fix.at_s, UTC).isoformat(),
+                     "fix_at": rfc3339_from_s(fix.at_s),
                      "max_speed_mps": policy.max_speed_mps})
 
 
@@ -392,7 +393,7 @@ async def _record(session: AsyncSession, *, order: Order, claims: HandoffClaims,
     await apply_action(session, order, _ACTION[leg], actor=user, now=now, lat=lat, lon=lon,
                        courier_id=courier_id, event_type=f"handoff_{leg.value}",
                        details={"token_id": claims.token_id, "method": method,
-                                "scanned_at": scanned_at.isoformat(), "offline": offline,
+                                "scanned_at": rfc3339(scanned_at), "offline": offline,
                                 **anchor_details(entry)})
     return entry
 

@@ -100,10 +100,16 @@ async def create_zone(session: AsyncSession, *, name: str, geometry: dict[str, A
     return ZoneView(zone.id, zone.name, zone.active, mapping(area))
 
 
-async def list_zones(session: AsyncSession, *, active_only: bool = False) -> list[ZoneView]:
+async def list_zones(session: AsyncSession, *, active_only: bool = False,
+                     after_id: int | None = None, limit: int | None = None) -> list[ZoneView]:
+    """Zones in id order; `after_id` and `limit` page through them."""
     query = select(Zone, func.ST_AsGeoJSON(Zone.area)).order_by(Zone.id)
     if active_only:
         query = query.where(Zone.active.is_(True))
+    if after_id is not None:
+        query = query.where(Zone.id > after_id)
+    if limit is not None:
+        query = query.limit(limit)
     return [_view(zone, geometry) for zone, geometry in (await session.execute(query)).all()]
 
 

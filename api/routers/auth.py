@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -30,4 +31,5 @@ async def issue_token(
     token, expires_at = issue_access_token(user_id=user.id, role=user.role,
                                            secret_key=settings.require_secret_key(),
                                            ttl_s=settings.access_token_ttl_s)
-    return schemas.TokenOut(access_token=token, expires_at=expires_at)
+    return schemas.TokenOut(access_token=token, expires_at=datetime.fromtimestamp(expires_at, UTC),
+                            expires_at_s=expires_at)

@@ -10,6 +10,7 @@ from fastapi import APIRouter
 from api import schemas
 from api.deps import CurrentUser, DispatcherUser, SessionDep
 from api.errors import ApiError
+from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
 from api.presenters import courier_out
 from dispatch.couriers import (
     change_shift,
@@ -21,6 +22,7 @@ from dispatch.couriers import (
 from dispatch.exceptions import NotFound
 
 router = APIRouter(prefix="/couriers", tags=["couriers"])
+errors = schemas.error_responses
 
 
 @router.post("", status_code=201, response_model=schemas.CourierOut)
@@ -33,13 +35,18 @@ async def add_courier(body: schemas.CourierIn, session: SessionDep,
     return courier_out(courier)
 
 
-@router.get("", response_model=dict[str, list[schemas.CourierOut]])
+@router.get("", response_model=schemas.CourierPage, responses=errors(403))
 async def get_couriers(session: SessionDep, user: CurrentUser,
                        shift_state: Literal["on", "off", "break"] | None = None,
-                       vehicle: schemas.Vehicle | None = None) -> dict:
-    """Dispatchers and admins see every courier; a courier sees itself."""
+                       vehicle: schemas.Vehicle | None = None, cursor: CursorQuery = None,
+                       limit: LimitQuery = 100) -> dict:
+    """Dispatchers and admins see every courier (in id order); a courier sees itself."""
+    next_cursor = None
     if user.role in ("admin", "dispatcher"):
-        couriers = await list_couriers(session, shift_state=shift_state, vehicle=vehicle)
+        couriers = await list_couriers(session, shift_state=shift_state, vehicle=vehicle,
+                                       after_id=decode_cursor("courier", cursor),
+                                       limit=limit + 1)
+        couriers, next_cursor = page_of("courier", couriers, limit)
     elif user.role == "courier":
         own = await courier_of_user(session, user.id)
         couriers = [c for c in [own] if c is not None
@@ -47,7 +54,7 @@ async def get_couriers(session: SessionDep, user: CurrentUser,
                     and (vehicle is None or c.vehicle == vehicle)]
     else:
         raise ApiError(403, "forbidden", "You are not allowed to do this.")
-    return {"items": [courier_out(c) for c in couriers]}
+    return {"items": [courier_out(c) for c in couriers], "next_cursor": next_cursor}
 
 
 @router.get("/{courier_id}", response_model=schemas.CourierOut)

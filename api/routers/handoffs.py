@@ -25,7 +25,7 @@ from pydantic import AwareDatetime, BaseModel, Field
 from api.deps import AdminUser, CurrentUser, RedisDep, SessionDep, SettingsDep
 from api.handoff_refusals import reporting_refusals
 from api.presenters import order_out
-from api.schemas import Latitude, Longitude, OrderOut
+from api.schemas import Latitude, Longitude, OrderOut, UtcDateTime
 from api.settings import Settings
 from api.track_lookup import PositionsTrackLookup
 from dispatch.custody import ChainVerdict, CustodyEntry
@@ -73,8 +73,9 @@ class HandoffTokenIn(BaseModel):
 
 class HandoffTokenOut(BaseModel):
     token: str
-    #: Unix seconds (UTC), like the access token's `expires_at`.
-    expires_at: float
+    expires_at: UtcDateTime = Field(description="when the token stops scanning")
+    expires_at_s: float = Field(description="the same moment in Unix seconds (the token's "
+                                "`exp`, and the `X-Handoff-Expires-At` header of the QR)")
     order_id: int
     leg: LegName
     token_id: str
@@ -105,8 +106,8 @@ class CodeIn(BaseModel):
 class CustodyEntryOut(BaseModel):
     seq: int
     kind: str
-    at: datetime
-    recorded_at: datetime
+    at: UtcDateTime
+    recorded_at: UtcDateTime
     actor_id: int | None
     courier_id: int | None
     counterparty_id: int | None
@@ -187,7 +188,8 @@ def _verdict_out(verdict: ChainVerdict) -> ChainVerificationOut:
 
 
 def _token_out(issued: IssuedToken) -> HandoffTokenOut:
-    return HandoffTokenOut(token=issued.token, expires_at=float(issued.claims.expires_at_s),
+    return HandoffTokenOut(token=issued.token, expires_at=issued.expires_at,
+                           expires_at_s=float(issued.claims.expires_at_s),
                            order_id=issued.claims.order_id, leg=issued.claims.leg.value,
                            token_id=issued.claims.token_id, fallback_code=issued.fallback_code)
 

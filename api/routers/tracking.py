@@ -19,9 +19,12 @@ from pydantic import BaseModel, Field
 
 from api.deps import CurrentUser, DispatcherUser, SessionDep
 from api.errors import ApiError
+from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
+from api.schemas import Page, UtcDateTime, error_responses
 from dispatch.couriers import courier_of_user, get_courier
 from dispatch.exceptions import NotFound
 from dispatch.models import User
+from dispatch.times import rfc3339
 from tracking.batches import parse_batch
 from tracking.devices import courier_for_device_key, list_devices, register_device, revoke_device
 from tracking.fixes import Fix
@@ -35,6 +38,7 @@ from tracking.timestamps import parse_timestamp_s
 __all__ = ["router", "ack_message", "courier_id_of"]
 
 router = APIRouter(tags=["tracking"])
+errors = error_responses
 
 MAX_TRACK_POINTS = 50_000
 
@@ -165,8 +169,8 @@ class DeviceOut(BaseModel):
     id: int
     name: str
     key_hint: str
-    created_at: datetime | None = None
-    last_used_at: datetime | None = None
+    created_at: UtcDateTime | None = None
+    last_used_at: UtcDateTime | None = None
     device_key: str | None = Field(default=None, description="shown once, at registration")
 
 
@@ -180,13 +184,20 @@ async def add_device(body: DeviceIn, session: SessionDep, user: CurrentUser) -> 
                      created_at=device.created_at, device_key=key)
 
 
-@router.get("/tracking/devices", response_model=dict[str, list[DeviceOut]])
-async def get_devices(session: SessionDep, user: CurrentUser) -> dict:
+class DevicePage(Page[DeviceOut]):
+    pass
+
+
+@router.get("/tracking/devices", response_model=DevicePage, responses=errors(403))
+async def get_devices(session: SessionDep, user: CurrentUser, cursor: CursorQuery = None,
+                      limit: LimitQuery = 100) -> dict:
     courier_id = await courier_id_of(session, user)
-    devices = await list_devices(session, courier_id=courier_id)
+    devices = await list_devices(session, courier_id=courier_id,
+                                 after_id=decode_cursor("device", cursor), limit=limit + 1)
+    devices, next_cursor = page_of("device", devices, limit)
     return {"items": [DeviceOut(id=d.id, name=d.name, key_hint=d.key_hint,
                                 created_at=d.created_at, last_used_at=d.last_used_at)
-                      for d in devices]}
+                      for d in devices], "next_cursor": next_cursor}
 
 
 @router.delete("/tracking/devices/{device_id}", status_code=204)
@@ -206,7 +217,8 @@ async def nearby(request: Request, user: DispatcherUser,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict:
     rows = await request.app.state.tracking.live.nearby(lat=lat, lon=lon, radius_m=radius_m,
                                                         limit=limit)
-    return {"items": [{"courier_id": cid, "distance_m": round(d, 1)} for cid, d in rows]}
+    return {"items": [{"courier_id": cid, "distance_m": round(d, 1)} for cid, d in rows],
+            "next_cursor": None}
 
 
 def _moment(value: str | None, default: datetime, name: str) -> datetime:
@@ -236,7 +248,7 @@ async def courier_track(
     start = _moment(from_, end - timedelta(hours=24), "from")
     if start >= end:
         raise ApiError(422, "invalid_time_range", "The time range is invalid.",
-                       {"from": start.isoformat(), "to": end.isoformat()})
+                       {"from": rfc3339(start), "to": rfc3339(end)})
     rows = await request.app.state.tracking.store.track(courier_id, start=start, end=end,
                                                         limit=limit)
     return JSONResponse(track_geojson(courier_id, rows),
@@ -264,7 +276,8 @@ async def tracking_history(
     """Every courier's stored fixes in `[from, to)` (at most 24 hours), one per `step_s`, as
     compact rows for replaying a courier's day or the whole fleet:
 
-        {"from": <Unix s>, "to": <Unix s>, "step_s", "points": N, "truncated": bool,
+        {"from": <RFC 3339>, "to": <RFC 3339>, "from_s", "to_s", "step_s", "points": N,
+         "truncated": bool,
          "couriers": [{"id", "points": [[ts, lat, lon, heading, speed], ...]}]}
 
     Points run in time order per courier. When more than `limit` rows match, the answer stops
@@ -275,7 +288,7 @@ async def tracking_history(
     start = _moment(from_, end - timedelta(hours=1), "from")
     if start >= end or (end - start).total_seconds() > MAX_HISTORY_RANGE_S:
         raise ApiError(422, "invalid_time_range", "The time range is invalid.",
-                       {"from": start.isoformat(), "to": end.isoformat(),
+                       {"from": rfc3339(start), "to": rfc3339(end),
                         "max_range_s": MAX_HISTORY_RANGE_S})
     rows = await request.app.state.tracking.store.history(
         start=start, end=end, step_s=step_s, limit=limit + 1, courier_ids=courier_id)
@@ -286,5 +299,6 @@ async def tracking_history(
         if not couriers or couriers[-1]["id"] != cid:
             couriers.append({"id": cid, "points": []})
         couriers[-1]["points"].append([ts_s, lat, lon, heading, speed])
-    return JSONResponse({"from": start.timestamp(), "to": end.timestamp(), "step_s": step_s,
+    return JSONResponse({"from": rfc3339(start), "to": rfc3339(end),
+                         "from_s": start.timestamp(), "to_s": end.timestamp(), "step_s": step_s,
                          "points": len(rows), "truncated": truncated, "couriers": couriers})

@@ -152,7 +152,7 @@ async def add_track_point(app, courier_id: int, point: dict, at: datetime) -> No
 async def test_pickup_then_dropoff_moves_the_order_and_chains_the_ledger(client, new_case):
     case = await new_case()
     pickup = await issue(client, case, "pickup")
-    assert pickup["expires_at"] > time.time() + 800
+    assert pickup["expires_at_s"] > time.time() + 800 and pickup["expires_at"].endswith("Z")
     response = await scan(client, case.cast.courier, pickup["token"])
     assert response.status_code == 200, response.text
     body = response.json()
