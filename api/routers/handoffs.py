@@ -49,6 +49,7 @@ from dispatch.handoffs import (
     may_show_leg,
     scan_fallback_code,
     scan_handoff,
+    token_courier,
 )
 from dispatch.lifecycle import OrderStatus
 from dispatch.orders import get_visible_order, order_events
@@ -204,13 +205,21 @@ async def _scan_out(session, result: ScanResult) -> ScanOut:
 
 # --- endpoints ---------------------------------------------------------------------------------
 
-@router.post("/orders/{order_id}/handoff-tokens", response_model=HandoffTokenOut)
+@router.post("/orders/{order_id}/handoff-tokens", status_code=201,
+             response_model=HandoffTokenOut)
 async def issue_token(order_id: int, body: HandoffTokenIn, session: SessionDep,
                       user: CurrentUser, settings: SettingsDep, ring: KeyRingDep,
                       state: HandoffStateDep) -> HandoffTokenOut:
     """A new single-use token for a leg: the seller (or an admin) shows the pickup code, the
     buyer (or the seller, to pass it on) the dropoff code, and the seller the return code when
-    a parcel that could not be delivered comes back."""
+    a parcel that could not be delivered comes back.
+
+    Pickup and drop-off codes can be minted from the moment the order exists (a seller labels
+    the parcel while packing it): a token minted before a courier accepted the order names no
+    courier and serves whoever is assigned when it is scanned; one minted later names the
+    assigned courier and is refused after a reassignment. The scan still needs the assigned
+    courier, the right leg and a status due for it (409 `handoff_leg_mismatch` with
+    `details.due_statuses` otherwise)."""
     issued = await issue_handoff_token(session, order_id=order_id, leg=Leg(body.leg), user=user,
                                        ring=ring, now=datetime.now(UTC),
                                        ttl_s=settings.handoff_token_ttl_s, state=state)
@@ -230,7 +239,7 @@ async def _live_or_new_token(order_id: int, leg: Leg, session, user, settings: S
             claims = verify_handoff_token(current, ring)
         except TOKEN_VERIFICATION_ERRORS:
             claims = None
-        if (claims is not None and claims.courier_id == order.courier_id
+        if (claims is not None and claims.courier_id in (None, token_courier(order))
                 and claims.expires_at_s - time.time() >= _REUSE_MIN_REMAINING_S
                 and OrderStatus(order.status) in ISSUABLE_STATUSES[leg]
                 and may_show_leg(user, order, leg)):
