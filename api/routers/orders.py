@@ -92,6 +92,10 @@ async def add_order(
         if replay is not None:
             return replay
 
+    if body.pickup is not None and body.pickup_place_id is not None:
+        raise ApiError(422, "contradictory_pickup",
+                       "Give either pickup or pickup_place_id, not both.",
+                       {"fields": ["pickup", "pickup_place_id"]})
     pickup = body.pickup
     if body.pickup_place_id is not None:
         place = await get_pickup_place(session, place_id=body.pickup_place_id,
@@ -110,7 +114,8 @@ async def add_order(
     )
     try:
         order = await create_order(session, seller=seller, new=new,
-                                   service_area=request.app.state.service_area, actor=user)
+                                   service_area=request.app.state.service_area, actor=user,
+                                   now=datetime.now(UTC))
     except DuplicateObject:
         # Same key and external id racing: the winner has committed; answer what it stored.
         if idempotency_key:

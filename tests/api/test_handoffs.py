@@ -64,8 +64,8 @@ async def cast(actors) -> Cast:
     return Cast(
         seller=await actors.make("seller"), other_seller=await actors.make("seller"),
         buyer=await actors.make("buyer"),
-        courier=await actors.make("courier", capacity=1000),
-        other_courier=await actors.make("courier", capacity=1000),
+        courier=await actors.make("courier", capacity=500),
+        other_courier=await actors.make("courier", capacity=500),
         dispatcher=await actors.make("dispatcher"), admin=await actors.make("admin"))
 
 
