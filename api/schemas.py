@@ -104,6 +104,20 @@ class CourierIn(Strict):
     zone_ids: list[int] = Field(default_factory=list, max_length=100)
 
 
+class CourierAvailabilityOut(BaseModel):
+    """Whether the planner offers this courier new work now, and why not."""
+
+    state: Literal["available", "offline", "on_break", "no_position", "off_shift"] = Field(
+        description="`available`: on shift, online and located; `offline`: on shift without a "
+        "live connection or a position for `COURIER_DISPATCH_ONLINE_WINDOW_S` (offered "
+        "nothing new); `on_break`; `no_position`: never located; `off_shift`")
+    online: bool = Field(description="a courier WebSocket is open, or a position is recent")
+    connected: bool = Field(description="a courier WebSocket is open")
+    last_seen_at: UtcDateTime | None = Field(description="time of the newest position")
+    age_s: float | None = Field(description="seconds since that position")
+    takes_new_work: bool
+
+
 class CourierOut(BaseModel):
     id: int
     user_id: int
@@ -117,6 +131,7 @@ class CourierOut(BaseModel):
     zone_ids: list[int]
     last_location: Point | None
     last_seen_at: UtcDateTime | None
+    availability: CourierAvailabilityOut | None = None
 
 
 class ShiftIn(Strict):

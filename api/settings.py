@@ -69,6 +69,8 @@ class Settings(BaseSettings):
                                     validation_alias="COURIER_DISPATCH_WATCH_S")
     dispatch_busy_wait_s: float = Field(default=30.0, gt=0,
                                         validation_alias="COURIER_DISPATCH_BUSY_WAIT_S")
+    dispatch_online_window_s: float = Field(
+        default=120.0, ge=0, validation_alias="COURIER_DISPATCH_ONLINE_WINDOW_S")
     dispatch_auto_accept: bool = Field(default=False,
                                        validation_alias="COURIER_DISPATCH_AUTO_ACCEPT")
     #: Share of the plan cost a re-plan must save before accepted orders move; unset: never.
