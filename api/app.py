@@ -19,8 +19,10 @@ from api.console_static import router as console_router
 from api.courier_messages import CourierMessageRelay
 from api.database import make_engine, make_sessionmaker
 from api.dispatch_runtime import DispatchRuntime
+from api.docs import install_docs
 from api.errors import BodySizeLimit, install_error_handlers, register_error
 from api.metrics import Metrics, MetricsMiddleware
+from api.openapi import install_openapi
 from api.routers import (
     auth,
     couriers,
@@ -116,6 +118,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "every handoff with signed QR codes.",
         lifespan=lifespan,
         openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.password_hasher = PasswordHasher(cheap=settings.mode == "test")
@@ -143,6 +147,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(track_socket_router)  # /ws/track/{token}, at the root
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(console_router)  # /console/ and /t/{token}: the built front end
+    install_docs(app)  # /docs and /redoc from packaged assets (no CDN)
+    install_openapi(app)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

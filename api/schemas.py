@@ -30,6 +30,9 @@ UtcDateTime = Annotated[
                     "examples": ["2024-05-01T09:30:00Z"]}, mode="serialization"),
 ]
 Role = Literal["admin", "dispatcher", "seller", "courier", "buyer"]
+OrderStatusName = Literal["pending", "offered", "assigned", "at_pickup", "picked_up",
+                          "at_dropoff", "delivered", "failed", "cancelled", "returning",
+                          "returned"]
 Vehicle = Literal["foot", "bicycle", "scooter", "car"]
 
 
@@ -82,6 +85,9 @@ class TokenOut(BaseModel):
 
 
 class UserIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "rustam", "role": "courier", "password": "a-long-passphrase"}]})
+
     name: str = Field(min_length=1, max_length=80, pattern=r"^[\w.@+-]+$")
     role: Role
     password: str = Field(min_length=8, max_length=200)
@@ -97,6 +103,9 @@ class UserOut(BaseModel):
 
 
 class CourierIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"user_id": 5, "name": "Rustam", "vehicle": "bicycle", "capacity": 6}]})
+
     user_id: int = Field(gt=0)
     name: str = Field(min_length=1, max_length=80)
     vehicle: Vehicle
@@ -135,6 +144,10 @@ class CourierOut(BaseModel):
 
 
 class ShiftIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"action": "start", "lat": 41.3111, "lon": 69.2797},
+        {"action": "break"}, {"action": "resume"}, {"action": "end"}]})
+
     action: Literal["start", "end", "break", "resume"]
     lat: Latitude | None = None
     lon: Longitude | None = None
@@ -148,6 +161,13 @@ class ShiftIn(Strict):
 
 
 class OrderIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{
+        "external_id": "shop-1042",
+        "pickup": {"lat": 41.3111, "lon": 69.2797, "address": "Amir Temur 1"},
+        "dropoff": {"lat": 41.3000, "lon": 69.2400, "address": "Navoi 10"},
+        "dropoff_window": {"start": "2030-05-01T09:00:00Z", "end": "2030-05-01T11:00:00Z"},
+        "size": 1, "cod_amount": "125000.00", "buyer_id": 4}]})
+
     external_id: str | None = Field(default=None, min_length=1, max_length=120)
     pickup: Place | None = Field(default=None, description="or give pickup_place_id")
     pickup_place_id: int | None = Field(default=None, gt=0)
@@ -168,9 +188,11 @@ class OrderIn(Strict):
 
 class EventOut(BaseModel):
     id: int
-    type: str
-    from_status: str | None
-    to_status: str | None
+    type: str = Field(description="what happened: `created`, an action (`offer`, `accept`, "
+                      "`assign`, `arrive_pickup`, ...), `handoff_pickup`, `handoff_dropoff`, "
+                      "`handoff_return`, `offer_expired`, ...")
+    from_status: OrderStatusName | None
+    to_status: OrderStatusName | None
     actor_id: int | None
     courier_id: int | None
     at: UtcDateTime
@@ -186,7 +208,7 @@ class WindowOut(BaseModel):
 class OrderOut(BaseModel):
     id: int
     external_id: str | None
-    status: str
+    status: OrderStatusName
     seller_id: int
     buyer_id: int | None
     courier_id: int | None
@@ -210,6 +232,9 @@ class OrderPage(BaseModel):
 
 
 class AssignIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"courier_id": 3}]})
+
     courier_id: int = Field(gt=0)
 
 
@@ -220,6 +245,10 @@ class CancelIn(Strict):
 class StatusIn(Strict):
     """A courier's report of progress along the order (scans record pickups and deliveries)."""
 
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"action": "arrive_pickup", "lat": 41.3111, "lon": 69.2797},
+        {"action": "fail", "lat": 41.3, "lon": 69.24, "reason": "nobody at home"}]})
+
     action: Literal["arrive_pickup", "arrive_dropoff", "fail", "start_return", "complete_return",
                     "pick_up", "deliver"]
     lat: Latitude | None = None
@@ -228,6 +257,9 @@ class StatusIn(Strict):
 
 
 class PickupPlaceIn(Strict):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
+        {"name": "Chorsu shop", "lat": 41.3263, "lon": 69.2286, "address": "Chorsu 5"}]})
+
     name: str = Field(min_length=1, max_length=120)
     lat: Latitude
     lon: Longitude
@@ -293,7 +325,7 @@ class TrackPlace(BaseModel):
 class TrackOrder(BaseModel):
     id: int
     external_id: str | None
-    status: str
+    status: OrderStatusName
     pickup_eta: UtcDateTime | None
     dropoff_eta: UtcDateTime | None
     dropoff: TrackPlace
@@ -342,9 +374,6 @@ class ZonePage(Page[ZoneOut]):
 
 # --- dispatch: offers, routes, cycles, settings ------------------------------------------------
 
-OrderStatusName = Literal["pending", "offered", "assigned", "at_pickup", "picked_up",
-                          "at_dropoff", "delivered", "failed", "cancelled", "returning",
-                          "returned"]
 OfferState = Literal["pending", "accepted", "declined", "expired", "withdrawn"]
 Policy = Literal["batch", "nearest", "cascade"]
 TravelModelName = Literal["osrm", "straight_line"]
@@ -396,7 +425,7 @@ class RouteStopOut(BaseModel):
     eta: UtcDateTime | None
 
 
-class RouteOut(BaseModel):
+class CourierRouteOut(BaseModel):
     """A courier's planned stops in order, with ETAs from where it is now, the road geometry
     through them and the travel model that produced both."""
 
@@ -504,3 +533,128 @@ class WebhookDeliveryOut(BaseModel):
 
 class WebhookDeliveryPage(Page[WebhookDeliveryOut]):
     pass
+
+
+# --- tracking ---------------------------------------------------------------------------------
+
+class PositionIn(BaseModel):
+    """One GPS fix of a batch. Unreadable points are refused one by one in the `ack`
+    (`malformed_point`), never the whole batch."""
+
+    seq: int = Field(ge=0, description="increases per courier; the ack names the highest kept")
+    lat: Latitude
+    lon: Longitude
+    ts: float | str = Field(description="time of the fix: Unix seconds, or RFC 3339")
+    acc: float | None = Field(default=None, description="accuracy, metres")
+    speed: float | None = Field(default=None, description="metres per second")
+    heading: float | None = Field(default=None, description="degrees clockwise from north")
+    batt: float | None = Field(default=None, description="battery, percent")
+
+
+class PositionsIn(BaseModel):
+    """A batch of points, the same message as on `/ws/courier`."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{
+        "type": "positions",
+        "points": [{"seq": 41, "lat": 41.3111, "lon": 69.2797, "ts": 1764581400.0,
+                    "acc": 6.0, "speed": 4.2, "heading": 90.0}]}]})
+
+    type: Literal["positions"] = "positions"
+    points: list[PositionIn] = Field(max_length=1000)
+
+
+class RejectedPointOut(BaseModel):
+    seq: int | None
+    reason: Literal["malformed_point", "invalid_coordinates", "zero_coordinates",
+                    "future_timestamp", "past_timestamp", "poor_accuracy", "duplicate",
+                    "out_of_order", "impossible_speed", "far_outside_service_area"]
+    details: dict[str, Any] | None = Field(
+        default=None, description="`{\"field\", \"value\", \"limit\", ...}`: what broke which "
+        "limit (`problem` instead of `limit` for an unreadable point)")
+
+
+class AckOut(BaseModel):
+    """The answer to a batch, once its points are stored: `seq` is the highest seq now
+    durably kept or refused (the app may drop its buffer up to it)."""
+
+    type: Literal["ack"] = "ack"
+    seq: int
+    rejected: list[RejectedPointOut]
+    accepted: int
+    duplicates: int
+
+
+class NearbyCourierOut(BaseModel):
+    courier_id: int
+    distance_m: float
+
+
+class NearbyPage(Page[NearbyCourierOut]):
+    pass
+
+
+class HistoryCourierOut(BaseModel):
+    id: int
+    points: list[list[float | None]] = Field(
+        description="`[ts, lat, lon, heading, speed]` rows in time order (ts Unix seconds)")
+
+
+class HistoryOut(BaseModel):
+    from_: UtcDateTime = Field(alias="from")
+    to: UtcDateTime
+    from_s: float
+    to_s: float
+    step_s: float
+    points: int
+    truncated: bool
+    couriers: list[HistoryCourierOut]
+
+
+class GeoJsonGeometry(BaseModel):
+    type: Literal["Point", "LineString"]
+    coordinates: list[Any]
+
+
+class GeoJsonFeature(BaseModel):
+    type: Literal["Feature"] = "Feature"
+    geometry: GeoJsonGeometry
+    properties: dict[str, Any]
+
+
+class TrackGeoJson(BaseModel):
+    """The stored track: one LineString feature (`kind: track`) and a Point per fix
+    (`seq`, `ts` Unix seconds, `acc`, `speed`, `heading`)."""
+
+    type: Literal["FeatureCollection"] = "FeatureCollection"
+    features: list[GeoJsonFeature]
+    properties: dict[str, Any]
+
+
+# --- health and keys ---------------------------------------------------------------------------
+
+class HealthOut(BaseModel):
+    status: Literal["ok"] = "ok"
+
+
+class ReadyOut(BaseModel):
+    status: Literal["ready", "not_ready"]
+    checks: dict[str, str] = Field(description="`ok`, or `error: <kind>` per backing service")
+
+
+class JwkOut(BaseModel):
+    kty: Literal["OKP"]
+    crv: Literal["Ed25519"]
+    x: str
+    kid: str
+    alg: Literal["EdDSA"]
+    use: Literal["sig"]
+
+
+class JwksOut(BaseModel):
+    """Public handoff verification keys (RFC 7517)."""
+
+    keys: list[JwkOut]
+
+
+class RotatedKeysOut(JwksOut):
+    signing_kid: str

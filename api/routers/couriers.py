@@ -49,7 +49,8 @@ async def availability_of(request: Request, couriers: list[Courier]) -> dict[int
     return out
 
 
-@router.post("", status_code=201, response_model=schemas.CourierOut)
+@router.post("", status_code=201, response_model=schemas.CourierOut,
+             responses=errors(403, 404, 409))
 async def add_courier(body: schemas.CourierIn, request: Request, session: SessionDep,
                       user: DispatcherUser) -> schemas.CourierOut:
     courier = await register_courier(session, user_id=body.user_id, name=body.name,
@@ -83,7 +84,7 @@ async def get_couriers(request: Request, session: SessionDep, user: CurrentUser,
             "next_cursor": next_cursor}
 
 
-@router.get("/{courier_id}", response_model=schemas.CourierOut)
+@router.get("/{courier_id}", response_model=schemas.CourierOut, responses=errors(404))
 async def get_one_courier(courier_id: int, request: Request, session: SessionDep,
                           user: CurrentUser) -> schemas.CourierOut:
     courier = await get_courier(session, courier_id)
@@ -92,7 +93,8 @@ async def get_one_courier(courier_id: int, request: Request, session: SessionDep
     return courier_out(courier, (await availability_of(request, [courier]))[courier.id])
 
 
-@router.post("/{courier_id}/shift", response_model=schemas.CourierOut)
+@router.post("/{courier_id}/shift", response_model=schemas.CourierOut,
+             responses=errors(403, 404, 409))
 async def shift(courier_id: int, body: schemas.ShiftIn, request: Request, session: SessionDep,
                 user: CurrentUser) -> schemas.CourierOut:
     """The courier itself, or a dispatcher for it, starts or ends a shift (`start`, `end`),

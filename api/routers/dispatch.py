@@ -139,7 +139,7 @@ def _refresh(stops: list[RouteStop], legs_s: list[float], now: datetime,
     return out
 
 
-@router.get("/couriers/{courier_id}/route", response_model=schemas.RouteOut,
+@router.get("/couriers/{courier_id}/route", response_model=schemas.CourierRouteOut,
             responses=errors(404))
 async def courier_route(courier_id: int, request: Request, session: SessionDep,
                         user: CurrentUser) -> dict[str, Any]:

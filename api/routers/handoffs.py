@@ -20,12 +20,21 @@ from typing import Annotated, Literal
 import segno
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.deps import AdminUser, CurrentUser, RedisDep, SessionDep, SettingsDep
 from api.handoff_refusals import reporting_refusals
 from api.presenters import order_out
-from api.schemas import Latitude, Longitude, OrderOut, UtcDateTime
+from api.schemas import (
+    JwksOut,
+    Latitude,
+    Longitude,
+    OrderOut,
+    OrderStatusName,
+    RotatedKeysOut,
+    UtcDateTime,
+    error_responses,
+)
 from api.settings import Settings
 from api.track_lookup import PositionsTrackLookup
 from dispatch.custody import ChainVerdict, CustodyEntry
@@ -69,6 +78,9 @@ LegName = Literal["pickup", "dropoff", "return"]
 # --- bodies ------------------------------------------------------------------------------------
 
 class HandoffTokenIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"leg": "pickup"},
+                                                              {"leg": "dropoff"}]})
+
     leg: LegName
 
 
@@ -85,6 +97,10 @@ class HandoffTokenOut(BaseModel):
 
 
 class ScanIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"token": "eyJhbGciOiJFZERTQSIsImtpZCI6IjRmUTJ4WWJrIn0.eyJvIjo0MiwibCI6InAi...",
+         "lat": 41.3111, "lon": 69.2797, "order_id": 42, "leg": "pickup"}]})
+
     token: str = Field(min_length=1, max_length=2048)
     lat: Latitude
     lon: Longitude
@@ -96,6 +112,9 @@ class ScanIn(BaseModel):
 
 
 class CodeIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"order_id": 42, "leg": "pickup", "code": "493027", "lat": 41.3111, "lon": 69.2797}]})
+
     order_id: int = Field(gt=0)
     leg: LegName
     code: str = Field(pattern=r"^\s*\d{4,10}\s*$")
@@ -106,7 +125,7 @@ class CodeIn(BaseModel):
 
 class CustodyEntryOut(BaseModel):
     seq: int
-    kind: str
+    kind: Literal["created", "picked_up", "delivered", "failed", "returned", "cancelled"]
     at: UtcDateTime
     recorded_at: UtcDateTime
     actor_id: int | None
@@ -115,7 +134,8 @@ class CustodyEntryOut(BaseModel):
     lat: float | None
     lon: float | None
     token_id: str | None
-    method: str
+    method: str = Field(description="`qr`, `offline_qr`, `code`, or `system` for entries the "
+                        "service writes itself")
     cod_amount: Decimal | None
     prev_hash: str
     hash: str
@@ -137,7 +157,7 @@ class CustodyOut(BaseModel):
 
 class ScanOut(BaseModel):
     order_id: int
-    status: str
+    status: OrderStatusName
     leg: LegName
     offline: bool
     custody_entry: CustodyEntryOut
@@ -206,7 +226,7 @@ async def _scan_out(session, result: ScanResult) -> ScanOut:
 # --- endpoints ---------------------------------------------------------------------------------
 
 @router.post("/orders/{order_id}/handoff-tokens", status_code=201,
-             response_model=HandoffTokenOut)
+             response_model=HandoffTokenOut, responses=error_responses(403, 404, 409))
 async def issue_token(order_id: int, body: HandoffTokenIn, session: SessionDep,
                       user: CurrentUser, settings: SettingsDep, ring: KeyRingDep,
                       state: HandoffStateDep) -> HandoffTokenOut:
@@ -265,7 +285,9 @@ def _qr_image(issued, *, kind: str, media_type: str, scale: int) -> Response:
 
 
 @router.get("/orders/{order_id}/handoff-tokens/{leg}.svg", response_class=Response,
-            responses={200: {"content": {"image/svg+xml": {}}}})
+            responses={200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}},
+                             "description": "the live token as a QR code"},
+                       **error_responses(403, 404, 409)})
 async def token_svg(order_id: int, leg: LegName, session: SessionDep, user: CurrentUser,
                     settings: SettingsDep, ring: KeyRingDep, state: HandoffStateDep,
                     scale: Annotated[int, Query(ge=1, le=40)] = 6) -> Response:
@@ -274,7 +296,10 @@ async def token_svg(order_id: int, leg: LegName, session: SessionDep, user: Curr
 
 
 @router.get("/orders/{order_id}/handoff-tokens/{leg}.png", response_class=Response,
-            responses={200: {"content": {"image/png": {}}}})
+            responses={200: {"content": {"image/png": {"schema": {"type": "string",
+                                                                   "format": "binary"}}},
+                             "description": "the live token as a QR code"},
+                       **error_responses(403, 404, 409)})
 async def token_png(order_id: int, leg: LegName, session: SessionDep, user: CurrentUser,
                     settings: SettingsDep, ring: KeyRingDep, state: HandoffStateDep,
                     scale: Annotated[int, Query(ge=1, le=40)] = 6) -> Response:
@@ -282,7 +307,8 @@ async def token_png(order_id: int, leg: LegName, session: SessionDep, user: Curr
     return _qr_image(issued, kind="png", media_type="image/png", scale=scale)
 
 
-@router.post("/handoffs/scan", response_model=ScanOut)
+@router.post("/handoffs/scan", response_model=ScanOut,
+             responses=error_responses(403, 404, 409, 410))
 async def scan(body: ScanIn, request: Request, session: SessionDep, user: CurrentUser,
                settings: SettingsDep, ring: KeyRingDep, state: HandoffStateDep) -> ScanOut:
     """The courier's scan of a handoff QR (live, or uploaded later after an offline scan).
@@ -303,7 +329,8 @@ async def _scan(body: ScanIn, session, user, settings: Settings, ring: KeyRing,
     return await _scan_out(session, result)
 
 
-@router.post("/handoffs/code", response_model=ScanOut)
+@router.post("/handoffs/code", response_model=ScanOut,
+             responses=error_responses(403, 404, 409, 410, 429))
 async def scan_code(body: CodeIn, request: Request, session: SessionDep, user: CurrentUser,
                     settings: SettingsDep, ring: KeyRingDep,
                     state: HandoffStateDep) -> ScanOut:
@@ -324,7 +351,8 @@ async def _scan_code(body: CodeIn, session, user, settings: Settings, ring: KeyR
     return await _scan_out(session, result)
 
 
-@router.get("/orders/{order_id}/custody", response_model=CustodyOut)
+@router.get("/orders/{order_id}/custody", response_model=CustodyOut,
+            responses=error_responses(404))
 async def custody(order_id: int, session: SessionDep, user: CurrentUser) -> CustodyOut:
     """The order's custody ledger and whether its hash chain still holds."""
     await get_visible_order(session, order_id, user)
@@ -333,13 +361,14 @@ async def custody(order_id: int, session: SessionDep, user: CurrentUser) -> Cust
                       verification=_verdict_out(verdict))
 
 
-@router.get("/handoffs/keys")
+@router.get("/handoffs/keys", response_model=JwksOut)
 async def keys(ring: KeyRingDep) -> JSONResponse:
     """The public handoff verification keys as a JWKS (RFC 7517), for offline verification."""
     return JSONResponse(public_jwks(ring), headers={"Cache-Control": "public, max-age=300"})
 
 
-@router.post("/handoffs/keys/rotate")
+@router.post("/handoffs/keys/rotate", response_model=RotatedKeysOut,
+             responses=error_responses(403, 409))
 async def rotate_keys(request: Request, user: AdminUser) -> JSONResponse:
     """Starts signing with a new key; older keys keep verifying until their tokens expire."""
     store: HandoffKeyStore = request.app.state.handoff_keys

@@ -22,7 +22,8 @@ def _out(place: PickupPlace) -> schemas.PickupPlaceOut:
                                   lat=point.lat, lon=point.lon, address=place.address)
 
 
-@router.post("", status_code=201, response_model=schemas.PickupPlaceOut)
+@router.post("", status_code=201, response_model=schemas.PickupPlaceOut,
+             responses=errors(403))
 async def add_place(body: schemas.PickupPlaceIn, request: Request, session: SessionDep,
                     user: CurrentUser) -> schemas.PickupPlaceOut:
     if user.role != "seller":

@@ -20,7 +20,14 @@ from pydantic import BaseModel, Field
 from api.deps import CurrentUser, DispatcherUser, SessionDep
 from api.errors import ApiError
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
-from api.schemas import Page, UtcDateTime, error_responses
+from api.schemas import (
+    AckOut,
+    HistoryOut,
+    NearbyPage,
+    Page,
+    UtcDateTime,
+    error_responses,
+)
 from dispatch.couriers import courier_of_user, get_courier
 from dispatch.exceptions import NotFound
 from dispatch.models import User
@@ -77,13 +84,25 @@ async def _json_body(request: Request) -> Any:
 
 
 @router.post("/tracking/positions", summary="Upload a batch of points (same shape as "
-             "the `/ws/courier` message); answers with the `ack`")
+             "the `/ws/courier` message); answers with the `ack`", response_model=AckOut,
+             responses=errors(403),
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": {"$ref": "#/components/schemas/PositionsIn"}}}}})
 async def post_positions(request: Request, session: SessionDep, user: CurrentUser) -> dict:
+    """Points that cannot be read or that a GPS filter refuses come back in `rejected` with
+    their reason and `details`; the rest are stored before the answer. 422
+    `malformed_message` when the body is not a batch at all."""
     courier_id = await courier_id_of(session, user)
     await session.close()  # the pipeline has its own connection; free this one while waiting
     fixes, rejections = parse_batch(await _json_body(request))
     decision = await _submit(request, courier_id, fixes)
     return ack_message(decision, rejections)
+
+
+_OSMAND = {200: {"description": "`OK` once the point is stored or refused by a filter "
+                                "(`X-Tracking-Rejected` names the reason)",
+                 "content": {"text/plain": {"schema": {"type": "string"}}}},
+           **errors(400, 401, 422)}
 
 
 async def _osmand_fields(request: Request) -> tuple[dict[str, str], Any]:
@@ -108,9 +127,10 @@ async def _osmand_fields(request: Request) -> tuple[dict[str, str], Any]:
 
 
 @router.get("/tracking/osmand", response_class=PlainTextResponse, operation_id="osmand_get",
-            summary="OsmAnd protocol (Traccar Client): query string")
+            summary="OsmAnd protocol (Traccar Client): query string", responses=_OSMAND)
 @router.post("/tracking/osmand", response_class=PlainTextResponse, operation_id="osmand_post",
-             summary="OsmAnd protocol (Traccar Client): query string, form or JSON")
+             summary="OsmAnd protocol (Traccar Client): query string, form or JSON",
+             responses=_OSMAND)
 async def osmand(request: Request, session: SessionDep) -> Response:
     """Answers 200 once the point is stored or refused by a filter (the app would otherwise
     retry a point that will never pass); 401 for an unknown device id, 503 when the database
@@ -145,7 +165,11 @@ def _basic_credentials(request: Request) -> list[str]:
     return [password, user]
 
 
-@router.post("/tracking/owntracks", summary="OwnTracks HTTP mode")
+@router.post("/tracking/owntracks", summary="OwnTracks HTTP mode",
+             responses={200: {"description": "always an empty array (OwnTracks expects one)",
+                              "content": {"application/json": {"schema": {
+                                  "type": "array", "items": {}, "maxItems": 0}}}},
+                        **errors(400, 401, 422)})
 async def owntracks(request: Request, session: SessionDep,
                     d: str | None = None, id: str | None = None) -> JSONResponse:
     """The device key may come as Basic-auth password or user, `X-Limit-D`, `?d=`, `?id=`,
@@ -175,6 +199,7 @@ class DeviceOut(BaseModel):
 
 
 @router.post("/tracking/devices", status_code=201, response_model=DeviceOut,
+             responses=errors(403),
              summary="Register a phone app (OsmAnd/Traccar Client, OwnTracks); returns its key")
 async def add_device(body: DeviceIn, session: SessionDep, user: CurrentUser) -> DeviceOut:
     courier_id = await courier_id_of(session, user)
@@ -200,7 +225,8 @@ async def get_devices(session: SessionDep, user: CurrentUser, cursor: CursorQuer
                       for d in devices], "next_cursor": next_cursor}
 
 
-@router.delete("/tracking/devices/{device_id}", status_code=204)
+@router.delete("/tracking/devices/{device_id}", status_code=204, response_class=Response,
+               responses=errors(403, 404))
 async def delete_device(device_id: int, session: SessionDep, user: CurrentUser) -> Response:
     courier_id = await courier_id_of(session, user)
     await revoke_device(session, courier_id=courier_id, device_id=device_id,
@@ -209,7 +235,8 @@ async def delete_device(device_id: int, session: SessionDep, user: CurrentUser) 
     return Response(status_code=204)
 
 
-@router.get("/tracking/nearby", summary="Couriers whose last position is near a point")
+@router.get("/tracking/nearby", summary="Couriers whose last position is near a point",
+            response_model=NearbyPage, responses=errors(403))
 async def nearby(request: Request, user: DispatcherUser,
                  lat: Annotated[float, Query(ge=-90, le=90)],
                  lon: Annotated[float, Query(ge=-180, le=180)],
@@ -232,7 +259,12 @@ def _moment(value: str | None, default: datetime, name: str) -> datetime:
 
 
 @router.get("/couriers/{courier_id}/track",
-            summary="Stored breadcrumbs in [from, to) as a GeoJSON FeatureCollection")
+            summary="Stored breadcrumbs in [from, to) as a GeoJSON FeatureCollection",
+            response_class=Response, responses={
+                200: {"content": {"application/geo+json": {"schema": {
+                    "$ref": "#/components/schemas/TrackGeoJson"}}},
+                      "description": "the track"},
+                **errors(404)})
 async def courier_track(
     courier_id: int, request: Request, session: SessionDep, user: CurrentUser,
     from_: Annotated[str | None, Query(alias="from", description="ISO 8601 or Unix seconds; "
@@ -260,7 +292,7 @@ MAX_HISTORY_RANGE_S = 24 * 3600
 MAX_HISTORY_POINTS = 200_000
 
 
-@router.get("/tracking/history",
+@router.get("/tracking/history", response_model=HistoryOut, responses=errors(403),
             summary="The fleet's stored tracks over a time range, thinned, for replay")
 async def tracking_history(
     request: Request, user: DispatcherUser,

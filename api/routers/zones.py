@@ -12,7 +12,8 @@ from geodata.zones import create_zone, list_zones
 router = APIRouter(prefix="/zones", tags=["zones"])
 
 
-@router.post("", status_code=201, response_model=schemas.ZoneOut)
+@router.post("", status_code=201, response_model=schemas.ZoneOut,
+             responses=schemas.error_responses(403, 409))
 async def add_zone(body: schemas.ZoneIn, session: SessionDep,
                    user: DispatcherUser) -> schemas.ZoneOut:
     zone = await create_zone(session, name=body.name, geometry=body.geometry, active=body.active)
