@@ -508,7 +508,9 @@ class _Fill(dict):
 def _fill(template: str, values: dict, language: str) -> str:
     def text(value: object) -> str:
         if isinstance(value, list | tuple | set | frozenset):
-            return _OR.get(language, " or ").join(str(v) for v in value)
+            return _OR.get(language, " or ").join(text(v) for v in value)
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))  # 90, as pydantic writes it, not 90.0
         return str(value)
 
     return template.format_map(_Fill({k: text(v) for k, v in values.items()}))
