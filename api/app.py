@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from api.console_static import router as console_router
 from api.courier_messages import CourierMessageRelay
@@ -56,6 +56,8 @@ from tracking.exceptions import DeviceNotFound, MalformedMessage, UnknownDevice
 __all__ = ["create_app", "API_PREFIX"]
 
 API_PREFIX = "/api/v1"
+#: Redis connections per worker process (callers beyond it wait for one to come free).
+REDIS_MAX_CONNECTIONS = 100
 log = logging.getLogger(__name__)
 
 #: Routers mounted under `/api/v1`, in the order they appear in the OpenAPI document.
@@ -83,7 +85,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings.database_url)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
-        app.state.redis = Redis.from_url(settings.redis_url, decode_responses=False)
+        # A burst (a planning cycle changing hundreds of orders publishes one feed message
+        # each) waits for a free connection instead of failing with "Too many connections".
+        app.state.redis = Redis(connection_pool=BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=REDIS_MAX_CONNECTIONS, timeout=10))
         # Road travel times: OSRM on the configured network, straight lines without one.
         app.state.travel = await asyncio.to_thread(load_travel_models, settings.networks_dir,
                                                    settings.network)
