@@ -13,14 +13,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 from api.console_static import router as console_router
 from api.courier_messages import CourierMessageRelay
 from api.database import make_engine, make_sessionmaker
 from api.dispatch_runtime import DispatchRuntime
+from api.docs import install_docs
 from api.errors import BodySizeLimit, install_error_handlers, register_error
 from api.metrics import Metrics, MetricsMiddleware
+from api.openapi import install_openapi
 from api.routers import (
     auth,
     couriers,
@@ -54,6 +56,8 @@ from tracking.exceptions import DeviceNotFound, MalformedMessage, UnknownDevice
 __all__ = ["create_app", "API_PREFIX"]
 
 API_PREFIX = "/api/v1"
+#: Redis connections per worker process (callers beyond it wait for one to come free).
+REDIS_MAX_CONNECTIONS = 100
 log = logging.getLogger(__name__)
 
 #: Routers mounted under `/api/v1`, in the order they appear in the OpenAPI document.
@@ -81,7 +85,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         app.state.engine = make_engine(settings.database_url)
         app.state.sessionmaker = make_sessionmaker(app.state.engine)
-        app.state.redis = Redis.from_url(settings.redis_url, decode_responses=False)
+        # A burst (a planning cycle changing hundreds of orders publishes one feed message
+        # each) waits for a free connection instead of failing with "Too many connections".
+        app.state.redis = Redis(connection_pool=BlockingConnectionPool.from_url(
+            settings.redis_url, max_connections=REDIS_MAX_CONNECTIONS, timeout=10))
         # Road travel times: OSRM on the configured network, straight lines without one.
         app.state.travel = await asyncio.to_thread(load_travel_models, settings.networks_dir,
                                                    settings.network)
@@ -116,6 +123,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         "every handoff with signed QR codes.",
         lifespan=lifespan,
         openapi_url="/openapi.json",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.settings = settings
     app.state.password_hasher = PasswordHasher(cheap=settings.mode == "test")
@@ -143,6 +152,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(track_socket_router)  # /ws/track/{token}, at the root
     app.include_router(health.router, prefix=API_PREFIX)
     app.include_router(console_router)  # /console/ and /t/{token}: the built front end
+    install_docs(app)  # /docs and /redoc from packaged assets (no CDN)
+    install_openapi(app)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)

@@ -22,6 +22,7 @@ from dispatch.dispatch_models import TrackingLink
 from dispatch.locations import to_lat_lon
 from dispatch.models import Courier, Order
 from dispatch.route_store import read_route
+from dispatch.times import rfc3339
 from dispatch.tracking_links import (
     TrackingLinkClaims,
     TrackingLinkExpired,
@@ -64,7 +65,7 @@ async def check_link(session: AsyncSession, token: str, *, settings: Settings,
     if link is None or link.order_id != claims.order_id:
         raise TrackingLinkInvalid()
     if link.revoked_at is not None:
-        raise TrackingLinkRevoked(details={"revoked_at": link.revoked_at.isoformat()})
+        raise TrackingLinkRevoked(details={"revoked_at": rfc3339(link.revoked_at)})
     if link.expires_at <= now:
         raise TrackingLinkExpired()
     return LinkCheck(claims, link)

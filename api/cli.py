@@ -118,10 +118,8 @@ def _geodata(argv: list[str]) -> int:
 def _demo_seed() -> int:
     from api.demo import seed_demo
 
-    lines = _with_session(seed_demo)
-    print("demo accounts:")
-    for line in lines:
-        print("  " + line)
+    for line in _with_session(seed_demo):
+        print(line)
     return 0
 
 

@@ -46,28 +46,52 @@ def demo_bbox(settings: Settings) -> tuple[float, float, float, float]:
     return DEFAULT_BBOX
 
 
+#: Where each demo courier starts, as a fraction of the area's half-span from its centre
+#: (`(north, east)`): all well inside the zone whatever the city's size.
+DEMO_SPOTS = {"courier1": (0.10, -0.10), "courier2": (-0.15, 0.20), "courier3": (0.25, 0.15)}
+
+
 async def seed_demo(session: AsyncSession, settings: Settings) -> list[str]:
-    """Creates what is missing and returns lines describing the demo set-up."""
+    """Creates what is missing and returns lines describing the demo set-up: the accounts
+    with their ids (a seller needs the buyer's id for `buyer_id`), the couriers and where they
+    stand, and the service area with its centre. Every courier stands inside the area."""
     hasher = PasswordHasher(cheap=settings.mode == "test")
-    lines = []
+    lines = ["demo accounts:"]
     min_lon, min_lat, max_lon, max_lat = demo_bbox(settings)
-    if not any(z.name == "demo-city" for z in await list_zones(session)):
+    zones = {z.name: z for z in await list_zones(session)}
+    if "demo-city" not in zones:
         ring = [[min_lon, min_lat], [max_lon, min_lat], [max_lon, max_lat], [min_lon, max_lat],
                 [min_lon, min_lat]]
         await create_zone(session, name="demo-city",
                           geometry={"type": "Polygon", "coordinates": [ring]})
+        zones = {z.name: z for z in await list_zones(session)}
     centre_lat, centre_lon = (min_lat + max_lat) / 2, (min_lon + max_lon) / 2
-    for index, (name, role, password) in enumerate(DEMO_USERS):
+    half_lat, half_lon = (max_lat - min_lat) / 2, (max_lon - min_lon) / 2
+    couriers = []
+    for name, role, password in DEMO_USERS:
         user = await find_user_by_name(session, name)
         if user is None:
             user = await create_user(session, name=name, role=role,
                                      password_hash=hasher.hash(password))
-        lines.append(f"{role:<10} {name:<12} password: {password}")
-        if role == "courier" and await courier_of_user(session, user.id) is None:
-            vehicle, capacity = DEMO_VEHICLES[name]
-            courier = await register_courier(session, user_id=user.id, name=name.title(),
-                                             vehicle=vehicle, capacity=capacity)
-            offset = 0.004 * index
-            await change_shift(session, courier, action="start", now=datetime.now(UTC),
-                               lat=centre_lat + offset, lon=centre_lon - offset)
+        lines.append(f"  {role:<10} {name:<12} password: {password:<22} user id {user.id}")
+        if role == "courier":
+            courier = await courier_of_user(session, user.id)
+            north, east = DEMO_SPOTS[name]
+            lat, lon = centre_lat + north * half_lat, centre_lon + east * half_lon
+            if courier is None:
+                vehicle, capacity = DEMO_VEHICLES[name]
+                courier = await register_courier(session, user_id=user.id, name=name.title(),
+                                                 vehicle=vehicle, capacity=capacity)
+                await change_shift(session, courier, action="start", now=datetime.now(UTC),
+                                   lat=lat, lon=lon)
+            couriers.append(f"  courier id {courier.id:<4} {name:<10} {courier.vehicle:<8} "
+                            f"capacity {courier.capacity:<3} starts at lat {lat:.5f}, "
+                            f"lon {lon:.5f}")
+    lines.append("demo couriers (on shift; offered work while their app is connected or "
+                 "sends positions):")
+    lines.extend(couriers)
+    zone = zones["demo-city"]
+    lines.append(f"service area: zone id {zone.id} \"demo-city\", lon {min_lon:.5f}..{max_lon:.5f}"
+                 f", lat {min_lat:.5f}..{max_lat:.5f}")
+    lines.append(f"city centre: lat {centre_lat:.5f}, lon {centre_lon:.5f}")
     return lines

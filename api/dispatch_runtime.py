@@ -40,8 +40,8 @@ from dispatch.planning import PlanningOptions
 from dispatch.sql_store import SqlDispatchStore
 from dispatch.webhooks import WebhookSender, deliver_due, fan_out_events
 
-__all__ = ["TravelMatrices", "RedisPositions", "DispatchRuntime", "courier_channel",
-           "travel_models"]
+__all__ = ["TravelMatrices", "RedisPositions", "CourierPresence", "DispatchRuntime",
+           "courier_channel", "travel_models", "PRESENCE_HEARTBEAT_S", "PRESENCE_TTL_S"]
 
 log = logging.getLogger(__name__)
 _travel_lock = threading.Lock()
@@ -110,12 +110,57 @@ class TravelMatrices:
         return durations, distances
 
 
+#: How often a courier WebSocket renews its presence, and how long a renewal counts.
+PRESENCE_HEARTBEAT_S = 15.0
+PRESENCE_TTL_S = 45.0
+
+
+class CourierPresence:
+    """Which couriers have a courier WebSocket open, across every worker: a sorted set of
+    `<courier_id>:<connection>` scored by the last heartbeat (a worker that dies stops
+    renewing, and its entries age out after `PRESENCE_TTL_S`)."""
+
+    def __init__(self, redis: Redis, prefix: str) -> None:
+        self.redis = redis
+        self.key = f"{prefix}couriers:connected"
+
+    async def beat(self, courier_id: int, connection: str) -> None:
+        now = time.time()
+        async with self.redis.pipeline(transaction=False) as pipe:
+            pipe.zadd(self.key, {f"{courier_id}:{connection}": now})
+            pipe.zremrangebyscore(self.key, "-inf", now - PRESENCE_TTL_S)
+            await pipe.execute()
+
+    async def leave(self, courier_id: int, connection: str) -> None:
+        await self.redis.zrem(self.key, f"{courier_id}:{connection}")
+
+    async def connected(self, courier_ids: list[int] | None = None) -> set[int]:
+        members = await self.redis.zrangebyscore(self.key, time.time() - PRESENCE_TTL_S, "+inf")
+        found = set()
+        for member in members:
+            text = member.decode() if isinstance(member, bytes) else str(member)
+            head = text.partition(":")[0]
+            if head.isdigit():
+                found.add(int(head))
+        return found if courier_ids is None else found & set(courier_ids)
+
+
 class RedisPositions:
-    """Live positions from the tracking live store's `tracking:last` hash."""
+    """Live positions from the tracking live store's `tracking:last` hash, and presence."""
 
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
         self.key = f"{prefix}tracking:last"
+        self.presence = CourierPresence(redis, prefix)
+
+    async def connected(self, courier_ids: list[int]) -> set[int]:
+        if not courier_ids:
+            return set()
+        try:
+            return await self.presence.connected(courier_ids)
+        except Exception:  # presence lagging is not an outage: judge by positions alone
+            log.warning("courier presence unavailable; judging availability by positions")
+            return set()
 
     async def latest(self, courier_ids: list[int]) -> dict[int, tuple[float, float, float]]:
         if not courier_ids:
@@ -162,7 +207,9 @@ class DispatchRuntime:
         self.redis = redis
         self.config = planner_config(settings)
         self.positions = RedisPositions(redis, settings.redis_prefix)
-        self.store = SqlDispatchStore(sessionmaker, self.positions)
+        self.online_window_s = settings.dispatch_online_window_s or None
+        self.store = SqlDispatchStore(sessionmaker, self.positions,
+                                      online_window_s=self.online_window_s)
         self.scheduler = CycleScheduler(
             Cadence(interval_s=settings.dispatch_interval_s,
                     debounce_s=settings.dispatch_debounce_s,

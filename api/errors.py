@@ -20,7 +20,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.i18n import pick_language, translate
+from api.i18n import pick_language, translate, translate_validation
 from dispatch import exceptions as dispatch_errors
 
 __all__ = ["ApiError", "error_response", "install_error_handlers", "register_error",
@@ -72,13 +72,21 @@ def error_response(
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
     language = pick_language(request.headers.get("accept-language") if request else None)
-    body = {"error": {"code": code, "message": translate(code, language, message),
+    body = {"error": {"code": code, "message": translate(code, language, message, details),
                       "details": details}}
     return JSONResponse(status_code=status_code, content=body, headers=headers)
 
 
 def _jsonable(value: Any) -> Any:
     return orjson.loads(orjson.dumps(value, default=str))
+
+
+def _ctx(error: dict) -> dict:
+    """The values a validation message names (`expected` of a literal as its choices)."""
+    ctx = dict(error.get("ctx") or {})
+    if "error" in ctx:
+        ctx["error"] = str(ctx["error"])
+    return ctx
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -93,8 +101,11 @@ def install_error_handlers(app: FastAPI) -> None:
         if any(e.get("type") == "json_invalid" for e in errors):
             return error_response(request, 400, "malformed_json",
                                   "The request body is not valid JSON.")
+        language = pick_language(request.headers.get("accept-language"))
         details = [
-            {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+            {"loc": list(e.get("loc", ())),
+             "msg": translate_validation(e.get("type"), _ctx(e), language, e.get("msg", "")),
+             "type": e.get("type")}
             for e in errors
         ]
         return error_response(request, 422, "validation_error", "The request is invalid.",

@@ -3,7 +3,10 @@
 A refused scan (token expired or reused, courier too far, wrong order...) says something is
 wrong at a door; dispatchers see it on `/ws/dispatch` as
 
-    {"type": "handoff_refused", "code", "order_id", "leg", "courier_id", "at", "endpoint"}
+    {"type": "handoff_refused", "code", "order_id", "leg", "courier_id", "at", "at_s",
+     "endpoint"}
+
+(`at` RFC 3339 UTC, `at_s` the same moment in Unix seconds)
 
 `order_id` and `leg` come from what the app sent, else from the token's payload read
 *without* verifying it (for display only: a forged token can at most name another order in
@@ -26,6 +29,7 @@ from fastapi import Request
 
 from dispatch.couriers import courier_of_user
 from dispatch.models import User
+from dispatch.times import rfc3339_from_s
 
 __all__ = ["reporting_refusals", "refusal_message", "PUBLISH_TIMEOUT_S"]
 
@@ -57,7 +61,8 @@ def refusal_message(*, code: str, endpoint: str, courier_id: int | None, at_s: f
     if leg is None and isinstance(claims.get("l"), str):
         leg = _LEGS.get(claims["l"])
     return {"type": "handoff_refused", "code": code, "order_id": order_id, "leg": leg,
-            "courier_id": courier_id, "at": at_s, "endpoint": endpoint}
+            "courier_id": courier_id, "at": rfc3339_from_s(at_s), "at_s": at_s,
+            "endpoint": endpoint}
 
 
 async def _publish(request: Request, user: User, exc: Exception, *, endpoint: str,

@@ -6,7 +6,8 @@ message the domain error carried, so a new error is never unreadable, only untra
 
 from __future__ import annotations
 
-__all__ = ["LANGUAGES", "pick_language", "translate"]
+__all__ = ["LANGUAGES", "pick_language", "translate", "translate_validation",
+           "DETAILED_MESSAGES", "VALIDATION_MESSAGES"]
 
 LANGUAGES = ("en", "ru", "uz")
 
@@ -331,7 +332,200 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Такого тайла не существует.",
         "uz": "Bunday tayl mavjud emas.",
     },
+    "oauth2_form_required": {
+        "en": "Log in with an OAuth2 password form (application/x-www-form-urlencoded fields "
+              "username and password), not JSON.",
+        "ru": "Вход выполняется формой OAuth2 (application/x-www-form-urlencoded, поля "
+              "username и password), а не JSON.",
+        "uz": "Kirish OAuth2 formasi orqali amalga oshiriladi (application/x-www-form-urlencoded,"
+              " username va password maydonlari), JSON emas.",
+    },
+    "contradictory_pickup": {
+        "en": "Give either pickup or pickup_place_id, not both.",
+        "ru": "Укажите либо pickup, либо pickup_place_id, но не оба сразу.",
+        "uz": "pickup yoki pickup_place_id dan faqat bittasini ko'rsating.",
+    },
+    "order_too_large": {
+        "en": "No courier of the fleet can carry an order this large.",
+        "ru": "Ни один курьер парка не может перевезти заказ такого размера.",
+        "uz": "Parkdagi hech bir kuryer bunday katta buyurtmani tashiy olmaydi.",
+    },
+    "window_passed": {
+        "en": "The time window has already ended.",
+        "ru": "Временное окно уже закончилось.",
+        "uz": "Vaqt oynasi allaqachon tugagan.",
+    },
+    "far_outside_service_area": {
+        "en": "The first position lies far outside every service area.",
+        "ru": "Первая координата находится далеко за пределами всех зон обслуживания.",
+        "uz": "Birinchi joylashuv barcha xizmat hududlaridan juda uzoqda.",
+    },
 }
+
+
+#: Messages that name what the error's `details` carry, tried before the plain message of the
+#: code: the first entry whose keys all appear in `details` is used. Lists are joined with the
+#: language's "or".
+DETAILED_MESSAGES: dict[str, list[tuple[tuple[str, ...], dict[str, str]]]] = {
+    "handoff_leg_mismatch": [
+        (("status", "leg", "due_statuses"), {
+            "en": "The order is {status}; its {leg} handoff waits for status {due_statuses}.",
+            "ru": "Заказ в статусе {status}; передача «{leg}» возможна в статусе "
+                  "{due_statuses}.",
+            "uz": "Buyurtma holati {status}; {leg} topshiruvi {due_statuses} holatini "
+                  "kutadi.",
+        }),
+        (("status", "leg", "issuable_statuses"), {
+            "en": "The order is {status}; a {leg} code can be issued while it is "
+                  "{issuable_statuses}.",
+            "ru": "Заказ в статусе {status}; код «{leg}» выдаётся в статусе "
+                  "{issuable_statuses}.",
+            "uz": "Buyurtma holati {status}; {leg} kodi {issuable_statuses} holatida "
+                  "beriladi.",
+        }),
+    ],
+    "order_too_large": [
+        (("size", "largest_capacity"), {
+            "en": "The order's size {size} exceeds the largest courier capacity of the fleet "
+                  "({largest_capacity}).",
+            "ru": "Размер заказа {size} больше наибольшей вместимости курьера в парке "
+                  "({largest_capacity}).",
+            "uz": "Buyurtma hajmi {size} parkdagi eng katta kuryer sig'imidan "
+                  "({largest_capacity}) oshadi.",
+        }),
+    ],
+    "window_passed": [
+        (("window", "end"), {
+            "en": "The {window} ended at {end}; give a window that is still open.",
+            "ru": "Окно {window} закончилось в {end}; укажите окно, которое ещё открыто.",
+            "uz": "{window} oynasi {end} da tugagan; hali ochiq oynani ko'rsating.",
+        }),
+    ],
+}
+
+_OR = {"en": " or ", "ru": " или ", "uz": " yoki "}
+
+#: Pydantic's validation error types in our languages (`{...}` from the error's `ctx`); a type
+#: not listed keeps pydantic's English text.
+VALIDATION_MESSAGES: dict[str, dict[str, str]] = {
+    "missing": {"en": "Field required", "ru": "Обязательное поле",
+                "uz": "Majburiy maydon"},
+    "extra_forbidden": {"en": "Extra inputs are not permitted",
+                        "ru": "Лишние поля не допускаются",
+                        "uz": "Ortiqcha maydonlarga ruxsat yo'q"},
+    "string_type": {"en": "Input should be a valid string", "ru": "Ожидается строка",
+                    "uz": "Satr bo'lishi kerak"},
+    "string_too_short": {"en": "String should have at least {min_length} characters",
+                         "ru": "Строка должна содержать не менее {min_length} символов",
+                         "uz": "Satr kamida {min_length} belgidan iborat bo'lishi kerak"},
+    "string_too_long": {"en": "String should have at most {max_length} characters",
+                        "ru": "Строка должна содержать не более {max_length} символов",
+                        "uz": "Satr ko'pi bilan {max_length} belgidan iborat bo'lishi kerak"},
+    "string_pattern_mismatch": {"en": "String should match pattern '{pattern}'",
+                                "ru": "Строка должна соответствовать шаблону '{pattern}'",
+                                "uz": "Satr '{pattern}' shabloniga mos kelishi kerak"},
+    "int_type": {"en": "Input should be a valid integer", "ru": "Ожидается целое число",
+                 "uz": "Butun son bo'lishi kerak"},
+    "int_parsing": {"en": "Input should be a valid integer", "ru": "Ожидается целое число",
+                    "uz": "Butun son bo'lishi kerak"},
+    "int_from_float": {"en": "Input should be a valid integer",
+                       "ru": "Ожидается целое число", "uz": "Butun son bo'lishi kerak"},
+    "float_type": {"en": "Input should be a valid number", "ru": "Ожидается число",
+                   "uz": "Son bo'lishi kerak"},
+    "float_parsing": {"en": "Input should be a valid number", "ru": "Ожидается число",
+                      "uz": "Son bo'lishi kerak"},
+    "finite_number": {"en": "Input should be a finite number",
+                      "ru": "Ожидается конечное число", "uz": "Chekli son bo'lishi kerak"},
+    "bool_type": {"en": "Input should be a valid boolean", "ru": "Ожидается логическое значение",
+                  "uz": "Mantiqiy qiymat bo'lishi kerak"},
+    "bool_parsing": {"en": "Input should be a valid boolean",
+                     "ru": "Ожидается логическое значение",
+                     "uz": "Mantiqiy qiymat bo'lishi kerak"},
+    "greater_than": {"en": "Input should be greater than {gt}",
+                     "ru": "Значение должно быть больше {gt}",
+                     "uz": "Qiymat {gt} dan katta bo'lishi kerak"},
+    "greater_than_equal": {"en": "Input should be greater than or equal to {ge}",
+                           "ru": "Значение должно быть не меньше {ge}",
+                           "uz": "Qiymat {ge} dan kichik bo'lmasligi kerak"},
+    "less_than": {"en": "Input should be less than {lt}",
+                  "ru": "Значение должно быть меньше {lt}",
+                  "uz": "Qiymat {lt} dan kichik bo'lishi kerak"},
+    "less_than_equal": {"en": "Input should be less than or equal to {le}",
+                        "ru": "Значение должно быть не больше {le}",
+                        "uz": "Qiymat {le} dan katta bo'lmasligi kerak"},
+    "literal_error": {"en": "Input should be {expected}",
+                      "ru": "Допустимые значения: {expected}",
+                      "uz": "Ruxsat etilgan qiymatlar: {expected}"},
+    "enum": {"en": "Input should be {expected}", "ru": "Допустимые значения: {expected}",
+             "uz": "Ruxsat etilgan qiymatlar: {expected}"},
+    "model_attributes_type": {"en": "Input should be an object",
+                              "ru": "Ожидается объект", "uz": "Obyekt bo'lishi kerak"},
+    "dict_type": {"en": "Input should be an object", "ru": "Ожидается объект",
+                  "uz": "Obyekt bo'lishi kerak"},
+    "model_type": {"en": "Input should be an object", "ru": "Ожидается объект",
+                   "uz": "Obyekt bo'lishi kerak"},
+    "list_type": {"en": "Input should be a list", "ru": "Ожидается список",
+                  "uz": "Ro'yxat bo'lishi kerak"},
+    "too_short": {"en": "List should have at least {min_length} items",
+                  "ru": "Список должен содержать не менее {min_length} элементов",
+                  "uz": "Ro'yxatda kamida {min_length} element bo'lishi kerak"},
+    "too_long": {"en": "List should have at most {max_length} items",
+                 "ru": "Список должен содержать не более {max_length} элементов",
+                 "uz": "Ro'yxatda ko'pi bilan {max_length} element bo'lishi kerak"},
+    "datetime_type": {"en": "Input should be a valid datetime",
+                      "ru": "Ожидается дата и время", "uz": "Sana va vaqt bo'lishi kerak"},
+    "datetime_parsing": {"en": "Input should be a valid datetime (RFC 3339)",
+                         "ru": "Ожидается дата и время (RFC 3339)",
+                         "uz": "Sana va vaqt bo'lishi kerak (RFC 3339)"},
+    "datetime_from_date_parsing": {"en": "Input should be a valid datetime (RFC 3339)",
+                                   "ru": "Ожидается дата и время (RFC 3339)",
+                                   "uz": "Sana va vaqt bo'lishi kerak (RFC 3339)"},
+    "timezone_aware": {"en": "Input should have a timezone (e.g. Z or +05:00)",
+                       "ru": "Укажите часовой пояс (например, Z или +05:00)",
+                       "uz": "Vaqt mintaqasini ko'rsating (masalan, Z yoki +05:00)"},
+    "decimal_parsing": {"en": "Input should be a valid decimal",
+                        "ru": "Ожидается десятичное число",
+                        "uz": "O'nli son bo'lishi kerak"},
+    "decimal_max_places": {"en": "Decimal input should have no more than {decimal_places} "
+                                 "decimal places",
+                           "ru": "Не более {decimal_places} знаков после запятой",
+                           "uz": "Verguldan keyin ko'pi bilan {decimal_places} raqam"},
+    "decimal_max_digits": {"en": "Decimal input should have no more than {max_digits} digits",
+                           "ru": "Не более {max_digits} цифр",
+                           "uz": "Ko'pi bilan {max_digits} raqam"},
+    "value_error": {"en": "Value error, {error}", "ru": "Некорректное значение: {error}",
+                    "uz": "Noto'g'ri qiymat: {error}"},
+    "json_type": {"en": "JSON input should be string, bytes or bytearray",
+                  "ru": "Ожидается JSON", "uz": "JSON kutilmoqda"},
+}
+
+
+class _Fill(dict):
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
+
+
+def _fill(template: str, values: dict, language: str) -> str:
+    def text(value: object) -> str:
+        if isinstance(value, list | tuple | set | frozenset):
+            return _OR.get(language, " or ").join(text(v) for v in value)
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))  # 90, as pydantic writes it, not 90.0
+        return str(value)
+
+    return template.format_map(_Fill({k: text(v) for k, v in values.items()}))
+
+
+def translate_validation(error_type: str | None, ctx: dict | None, language: str,
+                         fallback: str) -> str:
+    """One pydantic validation error's message in `language` (pydantic's text if unknown)."""
+    messages = VALIDATION_MESSAGES.get(error_type or "")
+    if messages is None or language not in messages:
+        return fallback
+    try:
+        return _fill(messages[language], dict(ctx or {}), language)
+    except (ValueError, IndexError):
+        return fallback
 
 
 def pick_language(accept_language: str | None) -> str:
@@ -356,7 +550,13 @@ def pick_language(accept_language: str | None) -> str:
     return min(ranked)[2] if ranked else "en"
 
 
-def translate(code: str, language: str, fallback: str) -> str:
+def translate(code: str, language: str, fallback: str, details: object = None) -> str:
+    """The message of `code` in `language`: the detailed variant when `details` carries what it
+    names, else the plain one, else `fallback` (the domain error's own English text)."""
+    if isinstance(details, dict):
+        for keys, variants in DETAILED_MESSAGES.get(code, ()):
+            if all(details.get(key) is not None for key in keys) and language in variants:
+                return _fill(variants[language], {k: details[k] for k in keys}, language)
     messages = MESSAGES.get(code)
     if messages is None:
         return fallback

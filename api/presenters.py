@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from api import schemas
+from dispatch.availability import Availability
 from dispatch.locations import to_lat_lon
 from dispatch.models import Courier, Order, OrderEvent, User
 
@@ -19,13 +22,20 @@ def user_out(user: User, *, courier_id: int | None = None) -> schemas.UserOut:
                            created_at=user.created_at, courier_id=courier_id)
 
 
-def courier_out(courier: Courier) -> schemas.CourierOut:
+def courier_out(courier: Courier, availability: Availability | None = None
+                ) -> schemas.CourierOut:
     return schemas.CourierOut(
         id=courier.id, user_id=courier.user_id, name=courier.name, vehicle=courier.vehicle,
         capacity=courier.capacity, shift_state=courier.shift_state,
         shift_started_at=courier.shift_started_at, shift_ends_at=courier.shift_ends_at,
         zone_ids=list(courier.zone_ids or []), last_location=_point(courier.last_location),
         last_seen_at=courier.last_seen_at,
+        availability=None if availability is None else schemas.CourierAvailabilityOut(
+            state=availability.state, online=availability.online,
+            connected=availability.connected,
+            last_seen_at=(None if availability.last_seen_s is None
+                          else datetime.fromtimestamp(availability.last_seen_s, UTC)),
+            age_s=availability.age_s, takes_new_work=availability.takes_new_work),
     )
 
 

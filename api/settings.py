@@ -69,6 +69,8 @@ class Settings(BaseSettings):
                                     validation_alias="COURIER_DISPATCH_WATCH_S")
     dispatch_busy_wait_s: float = Field(default=30.0, gt=0,
                                         validation_alias="COURIER_DISPATCH_BUSY_WAIT_S")
+    dispatch_online_window_s: float = Field(
+        default=120.0, ge=0, validation_alias="COURIER_DISPATCH_ONLINE_WINDOW_S")
     dispatch_auto_accept: bool = Field(default=False,
                                        validation_alias="COURIER_DISPATCH_AUTO_ACCEPT")
     #: Share of the plan cost a re-plan must save before accepted orders move; unset: never.
@@ -111,6 +113,10 @@ class Settings(BaseSettings):
                                            validation_alias="COURIER_TRACKING_BATCH_MAX_POINTS")
     tracking_writer_concurrency: int = Field(
         default=2, ge=1, le=8, validation_alias="COURIER_TRACKING_WRITER_CONCURRENCY")
+    tracking_first_fix_max_distance_m: float = Field(
+        default=50_000.0, ge=0, validation_alias="COURIER_TRACKING_FIRST_FIX_MAX_DISTANCE_M")
+    tracking_service_area_refresh_s: float = Field(
+        default=30.0, gt=0, validation_alias="COURIER_TRACKING_SERVICE_AREA_REFRESH_S")
     tracking_stale_after_s: float = Field(default=120.0, gt=0,
                                           validation_alias="COURIER_TRACKING_STALE_AFTER_S")
     tracking_stale_check_s: float = Field(default=5.0, gt=0,

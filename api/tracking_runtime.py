@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,9 +22,11 @@ from sqlalchemy.orm import Session
 from api.settings import Settings
 from dispatch.locations import point_ewkt, to_lat_lon
 from dispatch.models import Courier, Order, OrderEvent
+from dispatch.times import rfc3339
 from geodata.models import Zone
+from geodata.zones import active_zone_boxes
 from tracking.feed import FeedHub, FeedSubscriber
-from tracking.filters import FilterConfig
+from tracking.filters import FilterConfig, ServiceBounds
 from tracking.geofence import CircleFence, Fence, GeofenceEvent, ZoneFence
 from tracking.live_store import LiveStore
 from tracking.live_updates import LiveUpdater
@@ -54,6 +57,7 @@ def filter_config(settings: Settings) -> FilterConfig:
         reject_out_of_order=settings.tracking_filter_out_of_order,
         max_speed_mps=positive(settings.tracking_max_speed_mps),
         speed_window_s=settings.tracking_speed_window_s,
+        first_fix_max_distance_m=positive(settings.tracking_first_fix_max_distance_m),
     )
 
 
@@ -214,7 +218,7 @@ class OrderChangeRelay:
         for row in pending["events"]:
             try:
                 messages.append({"type": "order_event", "event": orjson.loads(orjson.dumps({
-                    "order_id": row.order_id, "type": row.type, "at": row.at,
+                    "order_id": row.order_id, "type": row.type, "at": rfc3339(row.at),
                     "courier_id": row.courier_id, "details": row.details}, default=str))})
             except Exception:
                 log.debug("order event not relayed")
@@ -272,9 +276,17 @@ class TrackingRuntime:
         self.periodic = [
             Periodic("tracking-partitions", 3600.0, lambda: ensure_partitions(
                 self.store, days_ahead=settings.tracking_partition_days_ahead)),
+            Periodic("tracking-service-area", settings.tracking_service_area_refresh_s,
+                     self.refresh_service_area),
             Periodic("tracking-stale", settings.tracking_stale_check_s, lambda: mark_stale(
                 self.live, stale_after_s=settings.tracking_stale_after_s)),
         ]
+
+    async def refresh_service_area(self) -> None:
+        """Reloads the active zones the first-fix filter holds positions against."""
+        async with self.sessionmaker() as session:
+            boxes = await active_zone_boxes(session)
+        self.store.config = replace(self.store.config, service_area=ServiceBounds(tuple(boxes)))
 
     async def start(self) -> None:
         self.subscriber.start()

@@ -10,7 +10,11 @@ slowed by TCP back-pressure rather than buffered without end.
 position per courier, order changes, events), at most every `tracking_feed_interval_s`. A slow
 dispatcher only ever has one pending position per courier. Each message type has one shape:
 
-* `snapshot` — `{"couriers": [...], "orders": [<order>...], "server_time"}`: every courier on
+Times are RFC 3339 UTC (`Z`) strings, except the GPS fix times `ts` and the fields named
+`*_s`, which are Unix seconds.
+
+* `snapshot` — `{"couriers": [...], "orders": [<order>...], "server_time", "server_time_s"}`:
+  every courier on
   shift (`on` or `break`) with `{"id", "name", "vehicle", "shift_state", "lat", "lon", "ts",
   "speed", "heading", "acc", "stale", "age_s"}` (position fields null when none is known), and
   the open orders as `GET /orders/{id}` shows them (without events);
@@ -20,7 +24,7 @@ dispatcher only ever has one pending position per courier. Each message type has
 * `courier` — `{"courier": {"id", "name", "vehicle", "shift_state"}}` when a shift changes;
 * `order_event` — `{"event": {"order_id", "type", "at", "courier_id", "details"}}` for offers
   declined or expired (`declined`, `offer_expired`);
-* `handoff_refused` — `{"code", "order_id", "leg", "courier_id", "at", "endpoint"}` when a
+* `handoff_refused` — `{"code", "order_id", "leg", "courier_id", "at", "at_s", "endpoint"}` when a
   handoff scan or code is refused (best effort);
 * `geofence` — as `tracking.geofence.GeofenceEvent.as_wire` gives it.
 """
@@ -31,19 +35,24 @@ import asyncio
 import contextlib
 import logging
 import time
+import uuid
 from typing import Any
 
 import orjson
 from fastapi import APIRouter, WebSocket, WebSocketDisconnect
 
 from api.deps import authenticate_token
+from api.dispatch_runtime import PRESENCE_HEARTBEAT_S
 from api.errors import ApiError
+from api.i18n import pick_language, translate
+from api.offer_answers import answer_offer
 from api.presenters import order_out
 from api.routers.tracking import ack_message, courier_id_of
 from dispatch.couriers import list_couriers
 from dispatch.locations import to_lat_lon
 from dispatch.models import User
 from dispatch.orders import OrderFilters, list_visible_orders
+from dispatch.times import rfc3339_from_s
 from tracking.batches import parse_batch
 from tracking.coalescing import BBox, parse_bbox
 from tracking.exceptions import TrackingError
@@ -91,10 +100,53 @@ async def _authenticate(websocket: WebSocket, roles: tuple[str, ...]) -> tuple[U
     return user, courier_id
 
 
+#: What the courier socket accepts from the app (an unknown `type` is answered with this list).
+COURIER_MESSAGE_TYPES = ("positions", "ping", "accept", "decline")
+
+
+async def _answer_offer(websocket: WebSocket, user_id: int, message: dict) -> dict:
+    """`{"type": "accept"|"decline", "offer_id"}` → `{"type": "offer_answer", "answer",
+    "offer", "order"}`, or `{"type": "error", "code", "message", "details", "offer_id"}` with
+    the codes of `POST /offers/{id}/accept|decline`."""
+    state = websocket.app.state
+    kind, offer_id = message["type"], message.get("offer_id")
+    language = pick_language(websocket.headers.get("accept-language"))
+    if isinstance(offer_id, bool) or not isinstance(offer_id, int) or offer_id <= 0:
+        return {"type": "error", "code": "validation_error",
+                "message": translate("validation_error", language, "The request is invalid."),
+                "details": {"field": "offer_id", "value": offer_id,
+                            "problem": "a positive integer is required"},
+                "offer_id": None}
+    try:
+        async with state.sessionmaker() as session:
+            user = await session.get(User, user_id)
+            answer = await answer_offer(session, state.dispatch, user, offer_id, kind)
+    except Exception as exc:
+        code = getattr(exc, "code", None)
+        if not isinstance(code, str):
+            raise
+        return {"type": "error", "code": code,
+                "message": translate(code, language, getattr(exc, "message", str(exc))),
+                "details": getattr(exc, "details", None), "offer_id": offer_id}
+    return {"type": "offer_answer", "answer": kind, **answer}
+
+
+def _unknown_type(kind: Any, language: str) -> dict:
+    return {"type": "error", "code": "unknown_message_type",
+            "message": translate("unknown_message_type", language, "Unknown message type."),
+            "details": {"type": kind if isinstance(kind, str | int | float | None) else None,
+                        "accepted": list(COURIER_MESSAGE_TYPES)}}
+
+
 @router.websocket("/ws/courier")
 async def courier_socket(websocket: WebSocket) -> None:
+    """The courier app's socket. The app sends `positions` batches (answered with an `ack`
+    once stored), `ping` (→ `pong`), and `{"type": "accept"|"decline", "offer_id"}` to answer
+    an offer (→ `offer_answer`, or an `error` with the REST codes). The server pushes `offer`,
+    `withdrawn` and `route` messages. While the socket is open the courier counts as online
+    for dispatch (`dispatch.availability`)."""
     try:
-        _, courier_id = await _authenticate(websocket, ("courier",))
+        user, courier_id = await _authenticate(websocket, ("courier",))
     except ApiError as exc:
         await _refuse(websocket, exc.code, exc.message)
         return
@@ -102,6 +154,8 @@ async def courier_socket(websocket: WebSocket) -> None:
     await websocket.accept()
     pipeline = websocket.app.state.tracking.pipeline
     in_flight: asyncio.Queue[Any] = asyncio.Queue(maxsize=MAX_IN_FLIGHT)
+    language = pick_language(websocket.headers.get("accept-language"))
+    user_id = user.id
 
     async def read() -> None:
         while True:
@@ -111,8 +165,16 @@ async def courier_socket(websocket: WebSocket) -> None:
             data = raw.get("text") if raw.get("text") is not None else raw.get("bytes")
             try:
                 message = orjson.loads(data or b"")
-                if isinstance(message, dict) and message.get("type") == "ping":
+                kind = message.get("type", "positions") if isinstance(message, dict) else None
+                if kind == "ping":
                     await in_flight.put({"type": "pong"})
+                    continue
+                if kind in ("accept", "decline"):
+                    await in_flight.put(("reply", asyncio.ensure_future(
+                        _answer_offer(websocket, user_id, message))))
+                    continue
+                if isinstance(message, dict) and kind not in COURIER_MESSAGE_TYPES:
+                    await in_flight.put(_unknown_type(kind, language))
                     continue
                 fixes, rejections = parse_batch(message)
             except orjson.JSONDecodeError:
@@ -135,6 +197,9 @@ async def courier_socket(websocket: WebSocket) -> None:
             if isinstance(item, bytes):  # an already-encoded courier message
                 await websocket.send_text(item.decode())
                 continue
+            if item[0] == "reply":
+                await _send(websocket, await item[1])
+                continue
             future, rejections = item
             try:
                 decision = await future
@@ -155,7 +220,22 @@ async def courier_socket(websocket: WebSocket) -> None:
         finally:
             relay.disconnect(courier_id, queue)
 
-    await _run_both(websocket, read(), acknowledge(), forward())
+    async def presence() -> None:
+        """Keeps this connection counted as online while it is open (every worker sees it)."""
+        registry = websocket.app.state.dispatch.positions.presence
+        connection = uuid.uuid4().hex[:12]
+        try:
+            while True:
+                try:
+                    await registry.beat(courier_id, connection)
+                except Exception as exc:  # presence is best effort: positions still count
+                    log.debug("courier presence not recorded: %r", exc)
+                await asyncio.sleep(PRESENCE_HEARTBEAT_S)
+        finally:
+            with contextlib.suppress(Exception):
+                await registry.leave(courier_id, connection)
+
+    await _run_both(websocket, read(), acknowledge(), forward(), presence())
 
 
 async def _run_both(websocket: WebSocket, *jobs: Any) -> None:
@@ -238,7 +318,8 @@ async def snapshot_couriers(state: Any, *, now_s: float) -> list[dict]:
 
 async def _snapshot(websocket: WebSocket, user: User, bbox: BBox | None) -> dict:
     state = websocket.app.state
-    couriers = await snapshot_couriers(state, now_s=time.time())
+    now_s = time.time()
+    couriers = await snapshot_couriers(state, now_s=now_s)
     if bbox is not None:  # couriers whose position is unknown stay listed
         couriers = [c for c in couriers
                     if c["lat"] is None or bbox.contains(c["lat"], c["lon"])]
@@ -248,7 +329,7 @@ async def _snapshot(websocket: WebSocket, user: User, bbox: BBox | None) -> dict
             after_id=None, limit=SNAPSHOT_MAX_ORDERS)
         order_bodies = [order_out(o).model_dump(mode="json") for o in orders]
     return {"type": "snapshot", "couriers": couriers, "orders": order_bodies,
-            "server_time": time.time()}
+            "server_time": rfc3339_from_s(now_s), "server_time_s": now_s}
 
 
 @router.websocket("/ws/dispatch")

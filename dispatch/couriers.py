@@ -63,8 +63,14 @@ async def courier_of_user(session: AsyncSession, user_id: int) -> Courier | None
 
 
 async def list_couriers(session: AsyncSession, *, shift_state: str | None = None,
-                        vehicle: str | None = None) -> list[Courier]:
+                        vehicle: str | None = None, after_id: int | None = None,
+                        limit: int | None = None) -> list[Courier]:
+    """Couriers in id order; `after_id` and `limit` page through them."""
     query = select(Courier).order_by(Courier.id)
+    if after_id is not None:
+        query = query.where(Courier.id > after_id)
+    if limit is not None:
+        query = query.limit(limit)
     if shift_state is not None:
         query = query.where(Courier.shift_state == shift_state)
     if vehicle is not None:

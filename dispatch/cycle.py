@@ -41,10 +41,12 @@ from dispatch.planning import (
 )
 from dispatch.policies import Matrices, Policy, make_policy
 from dispatch.routes import RouteStop, stop_wire
+from dispatch.times import rfc3339, rfc3339_from_s
 
 __all__ = [
     "PlannerConfig",
     "LoadedState",
+    "SkippedCourier",
     "AppliedCycle",
     "CycleSummary",
     "DispatchStore",
@@ -109,6 +111,20 @@ class PlannerConfig:
                              memo=self.plan_memo)
 
 
+@dataclass(frozen=True, slots=True)
+class SkippedCourier:
+    """A courier on shift that a cycle offers nothing new (`dispatch.availability`)."""
+
+    courier_id: int
+    reason: str
+    last_seen_s: float | None = None
+    age_s: float | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"courier_id": self.courier_id, "reason": self.reason,
+                "last_seen_at": rfc3339_from_s(self.last_seen_s), "age_s": self.age_s}
+
+
 @dataclass(frozen=True)
 class LoadedState:
     snapshot: Snapshot
@@ -119,6 +135,8 @@ class LoadedState:
     previous_etas: Mapping[int, tuple[datetime | None, ...]]
     auto_accept: bool | None = None
     policy: str | None = None
+    #: Couriers on shift given no new work this cycle, and why (the service's store fills it).
+    skipped_couriers: tuple[SkippedCourier, ...] = ()
 
 
 @dataclass
@@ -174,6 +192,8 @@ class CycleSummary:
     expired_offers: int = 0
     #: Orders taken back from couriers who went off shift.
     released_off_shift: list[int] = field(default_factory=list)
+    #: Couriers on shift offered nothing new, and why (offline, on a break, never located).
+    skipped_couriers: list[SkippedCourier] = field(default_factory=list)
     skipped_changed: list[int] = field(default_factory=list)
     routes_pushed: int = 0
     timings_s: dict[str, float] = field(default_factory=dict)
@@ -190,10 +210,11 @@ class CycleSummary:
             "unservable": [{"order_id": k, "reason": v} for k, v in self.unservable.items()],
             "expired_offers": self.expired_offers, "skipped_changed": self.skipped_changed,
             "released_off_shift": self.released_off_shift,
+            "skipped_couriers": [c.to_json() for c in self.skipped_couriers],
             "routes_pushed": self.routes_pushed, "timings_s": self.timings_s,
             "cpu_s": self.cpu_s,
             "leader_epoch": self.leader_epoch,
-            "started_at": self.started_at.isoformat() if self.started_at else None,
+            "started_at": rfc3339(self.started_at),
         }
 
 
@@ -230,6 +251,7 @@ async def run_cycle(
     snapshot = loaded.snapshot
     summary = CycleSummary(policy_name, len(snapshot.couriers), len(snapshot.orders),
                            expired_offers=expired, released_off_shift=released,
+                           skipped_couriers=list(loaded.skipped_couriers),
                            leader_epoch=fence_epoch, started_at=now)
     t_load = time.perf_counter()
     cpu.append(time.process_time())

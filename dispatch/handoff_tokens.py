@@ -7,6 +7,9 @@ library checks `exp` itself):
 
     {"o": order_id, "l": "p" | "d" | "r", "c": courier_id, "jti": "<12 chars>", "iat": s, "exp": s}
 
+`c` is left out of a token minted before any courier accepted the order (a seller labelling a
+parcel while packing): such a token serves whichever courier is assigned when it is scanned.
+
 The header is `{"alg": "EdDSA", "kid": "<8 chars>"}`; the key id is a prefix of the RFC 7638
 JWK thumbprint, so it follows from the key itself. Verification accepts exactly that algorithm
 (no `none`, no HMAC keyed with the public key, no embedded or remote keys, no `crit`), looks
@@ -101,14 +104,18 @@ class HandoffClaims:
 
     order_id: int
     leg: Leg
-    courier_id: int
+    #: None: minted before assignment; the courier assigned at scan time may use it.
+    courier_id: int | None
     token_id: str
     issued_at_s: int
     expires_at_s: int
 
     def as_payload(self) -> dict[str, Any]:
-        return {"o": self.order_id, "l": self.leg.short, "c": self.courier_id,
-                "jti": self.token_id, "iat": self.issued_at_s, "exp": self.expires_at_s}
+        payload: dict[str, Any] = {"o": self.order_id, "l": self.leg.short}
+        if self.courier_id is not None:
+            payload["c"] = self.courier_id
+        payload.update({"jti": self.token_id, "iat": self.issued_at_s, "exp": self.expires_at_s})
+        return payload
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +255,8 @@ def _claims_from(payload: dict[str, Any]) -> HandoffClaims:
     token_id, issued, expires = payload.get("jti"), payload.get("iat"), payload.get("exp")
     valid = (
         _is_int(order_id) and order_id > 0 and leg in _LEG_SHORTS
-        and _is_int(courier_id) and courier_id > 0
+        and (courier_id is None and "c" not in payload
+             or _is_int(courier_id) and courier_id > 0)
         and isinstance(token_id, str) and 8 <= len(token_id) <= 64
         and _B64URL.match(token_id) is not None
         and _is_int(issued) and _is_int(expires) and expires > issued

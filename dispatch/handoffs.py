@@ -8,7 +8,10 @@ A scan is checked in a fixed order, and the first check that fails decides the e
    valid at the scan time,
 3. the order and leg: the token names the order the app says it is handling, and the order's
    status is due for this leg (a token already spent reports `handoff_token_used` here),
-4. the scanning courier is the one assigned to the order and named in the token,
+4. the scanning courier is the one assigned to the order and, when the token names a courier,
+   the one it names (a token minted before anyone accepted the order names nobody and serves
+   whoever is assigned at scan time; one naming a previous courier is refused after a
+   reassignment),
 5. the position is within `radius_m` of the leg's point (pickup, dropoff; a return goes back
    to the pickup point), and the app's word is checked against the courier's tracked GPS: an
    offline scan needs the stored track near that point around the scan time
@@ -70,6 +73,7 @@ from dispatch.lifecycle import Action, OrderStatus
 from dispatch.locations import LatLon, to_lat_lon
 from dispatch.models import Order, User
 from dispatch.orders import apply_action, get_visible_order
+from dispatch.times import rfc3339, rfc3339_from_s
 
 __all__ = [
     "ScanPolicy",
@@ -88,6 +92,8 @@ __all__ = [
     "scan_is_offline",
     "check_scan_time",
     "check_leg_due",
+    "token_courier",
+    "UNASSIGNED_STATUSES",
     "issue_handoff_token",
     "scan_handoff",
     "scan_fallback_code",
@@ -101,10 +107,14 @@ LEG_DUE_STATUSES: dict[Leg, frozenset[OrderStatus]] = {
     Leg.DROPOFF: frozenset({OrderStatus.PICKED_UP, OrderStatus.AT_DROPOFF}),
     Leg.RETURN: frozenset({OrderStatus.RETURNING}),
 }
-#: Statuses in which a leg's token may be issued; a dropoff code may be passed on early.
+#: Statuses before any courier has taken the order.
+UNASSIGNED_STATUSES = frozenset({OrderStatus.PENDING, OrderStatus.OFFERED})
+#: Statuses in which a leg's token may be issued: from the moment the order exists, so a seller
+#: can label a parcel while packing it and a buyer can hold the drop-off code early.
 ISSUABLE_STATUSES: dict[Leg, frozenset[OrderStatus]] = {
-    Leg.PICKUP: LEG_DUE_STATUSES[Leg.PICKUP],
-    Leg.DROPOFF: LEG_DUE_STATUSES[Leg.PICKUP] | LEG_DUE_STATUSES[Leg.DROPOFF],
+    Leg.PICKUP: UNASSIGNED_STATUSES | LEG_DUE_STATUSES[Leg.PICKUP],
+    Leg.DROPOFF: UNASSIGNED_STATUSES | LEG_DUE_STATUSES[Leg.PICKUP]
+    | LEG_DUE_STATUSES[Leg.DROPOFF],
     Leg.RETURN: frozenset({OrderStatus.FAILED, OrderStatus.RETURNING}),
 }
 _TOKEN_UNIQUE_CONSTRAINT = "custody_entries_token_id_key"
@@ -247,17 +257,24 @@ def check_tracked_fix(fix: TrackedFix | None, point: LatLon, *, at_s: float, pol
             f"{away_m:.0f} m from the point",
             details={"distance_m": round(away_m, 1), "allowed_m": round(allowed_m, 1),
                      "fix_age_s": round(at_s - fix.at_s, 1),
-                     "fix_at": datetime.fromtimestamp(fix.at_s, UTC).isoformat(),
+                     "fix_at": rfc3339_from_s(fix.at_s),
                      "max_speed_mps": policy.max_speed_mps})
 
 
+def _status_order(statuses: frozenset[OrderStatus]) -> list[str]:
+    """Statuses in lifecycle order (as `OrderStatus` lists them)."""
+    return [s.value for s in OrderStatus if s in statuses]
+
+
 def check_leg_due(status: str, leg: Leg) -> None:
-    """Step 3: the order's status must be waiting for this leg."""
+    """Step 3: the order's status must be waiting for this leg; the refusal names the statuses
+    it waits for (`details.due_statuses`)."""
     if OrderStatus(status) not in LEG_DUE_STATUSES[leg]:
+        due = _status_order(LEG_DUE_STATUSES[leg])
         raise HandoffLegMismatch(
-            f"the order is {status}; it is not due for its {leg.value} handoff",
-            details={"status": status, "leg": leg.value,
-                     "due_statuses": sorted(s.value for s in LEG_DUE_STATUSES[leg])})
+            f"the order is {status}; its {leg.value} handoff waits for status "
+            f"{' or '.join(due)}",
+            details={"status": status, "leg": leg.value, "due_statuses": due})
 
 
 def _leg_point(order: Order, leg: Leg) -> LatLon:
@@ -265,6 +282,14 @@ def _leg_point(order: Order, leg: Leg) -> LatLon:
     point = to_lat_lon(order.dropoff_location if leg is Leg.DROPOFF else order.pickup_location)
     assert point is not None  # both columns are NOT NULL
     return point
+
+
+def token_courier(order: Order) -> int | None:
+    """The courier a new token names: the assigned one, or None before anyone has accepted
+    the order (such a token lets whoever is assigned at scan time take the parcel)."""
+    if OrderStatus(order.status) in UNASSIGNED_STATUSES:
+        return None
+    return order.courier_id
 
 
 def may_show_leg(user: User, order: Order, leg: Leg) -> bool:
@@ -293,12 +318,14 @@ async def issue_handoff_token(session: AsyncSession, *, order_id: int, leg: Leg,
             f"you may not show the {leg.value} code of this order",
             details={"leg": leg.value, "allowed": "buyer or seller" if leg is Leg.DROPOFF
                      else "seller or admin"})
-    if OrderStatus(order.status) not in ISSUABLE_STATUSES[leg] or order.courier_id is None:
+    if OrderStatus(order.status) not in ISSUABLE_STATUSES[leg]:
+        issuable = _status_order(ISSUABLE_STATUSES[leg])
         raise HandoffLegMismatch(
-            f"the order is {order.status}; no {leg.value} code can be issued now",
-            details={"status": order.status, "leg": leg.value})
+            f"the order is {order.status}; a {leg.value} code can be issued while it is "
+            f"{' or '.join(issuable)}",
+            details={"status": order.status, "leg": leg.value, "issuable_statuses": issuable})
     issued_at_s = int(now.timestamp())
-    claims = HandoffClaims(order_id=order.id, leg=leg, courier_id=order.courier_id,
+    claims = HandoffClaims(order_id=order.id, leg=leg, courier_id=token_courier(order),
                            token_id=new_token_id(), issued_at_s=issued_at_s,
                            expires_at_s=issued_at_s + ttl_s)
     token = sign_handoff_token(claims, ring)
@@ -336,8 +363,10 @@ async def scan_handoff(
             raise HandoffTokenUsed("this handoff code was already used") from None
         raise
     courier = await courier_of_user(session, user.id) if user.role == "courier" else None  # 4
-    if courier is None or courier.id != order.courier_id or courier.id != claims.courier_id:
-        raise HandoffWrongCourier("only the courier assigned to this order may scan its code")
+    if (courier is None or courier.id != order.courier_id
+            or claims.courier_id not in (None, courier.id)):
+        raise HandoffWrongCourier("only the courier assigned to this order may scan its code",
+                                  details={"named_courier_id": claims.courier_id})
     point = _leg_point(order, claims.leg)                                          # 5
     away_m = distance_m(LatLon(lat, lon), point)
     if away_m > policy.radius_m:
@@ -392,7 +421,7 @@ async def _record(session: AsyncSession, *, order: Order, claims: HandoffClaims,
     await apply_action(session, order, _ACTION[leg], actor=user, now=now, lat=lat, lon=lon,
                        courier_id=courier_id, event_type=f"handoff_{leg.value}",
                        details={"token_id": claims.token_id, "method": method,
-                                "scanned_at": scanned_at.isoformat(), "offline": offline,
+                                "scanned_at": rfc3339(scanned_at), "offline": offline,
                                 **anchor_details(entry)})
     return entry
 

@@ -42,6 +42,7 @@ from dispatch.offers import (
 )
 from dispatch.planning import CourierState, Decision, OrderState, Snapshot
 from dispatch.routes import LIVE_STATUSES, RouteStop
+from dispatch.times import rfc3339
 
 __all__ = ["MemoryDispatchStore", "MemOrder", "MemCourier", "MemOffer", "MemEvent",
            "OPEN_STATUSES"]
@@ -358,7 +359,7 @@ class MemoryDispatchStore:
                 order.courier_id = courier_id
             self.apply_action(order.id, Action.OFFER, now=now, courier_id=courier_id,
                               details={"offer_id": offer.id, "policy": policy,
-                                       "expires_at": offer.expires_at.isoformat()})
+                                       "expires_at": rfc3339(offer.expires_at)})
         if auto_accept:
             self._accept(offer, order, now=now, auto=True)
         return offer

@@ -29,6 +29,7 @@ from dispatch.exceptions import Conflict, NotFound
 from dispatch.lifecycle import Action, OrderStatus, next_status
 from dispatch.models import Courier, Order, OrderEvent, User
 from dispatch.orders import apply_action
+from dispatch.times import rfc3339
 
 __all__ = [
     "OfferNotFound",
@@ -100,7 +101,7 @@ def offer_body(*, offer_id: int, order_id: int, courier_id: int, state: str,
                size: int | None = None) -> dict:
     """An offer as `GET /offers` and the courier push show it."""
     body: dict = {"id": offer_id, "order_id": order_id, "courier_id": courier_id,
-                  "state": state, "expires_at": expires_at.isoformat()}
+                  "state": state, "expires_at": rfc3339(expires_at)}
     if pickup is not None:
         body["pickup"], body["dropoff"], body["size"] = pickup, dropoff, size
     return body
@@ -157,7 +158,7 @@ async def create_offer(session: AsyncSession, *, order: Order, courier_id: int, 
         await apply_action(session, order, Action.OFFER, actor=None, now=now,
                            courier_id=courier_id,
                            details={"offer_id": offer.id, "policy": policy,
-                                    "expires_at": offer.expires_at.isoformat()})
+                                    "expires_at": rfc3339(offer.expires_at)})
     if auto_accept:
         await _accept(session, offer, order, now=now, actor=None, auto=True)
     return offer
@@ -176,7 +177,7 @@ async def offer_orders(session: AsyncSession, *, offers: list[tuple[Order, int]]
     await session.flush()
     for offer, (order, courier_id) in zip(made, offers, strict=True):
         steps = [(Action.OFFER, {"offer_id": offer.id, "policy": policy,
-                                 "expires_at": offer.expires_at.isoformat()})]
+                                 "expires_at": rfc3339(offer.expires_at)})]
         if auto_accept:
             steps.append((Action.ACCEPT, {"offer_id": offer.id, "auto_accept": True}))
             offer.state, offer.responded_at = "accepted", now
@@ -324,7 +325,8 @@ async def release_off_shift(session: AsyncSession, *, now: datetime) -> list[int
     return [o.id for o in orders]
 
 
-async def pending_offers(session: AsyncSession, *, courier_id: int, now: datetime
+async def pending_offers(session: AsyncSession, *, courier_id: int, now: datetime,
+                         after_id: int | None = None, limit: int | None = None
                          ) -> list[DispatchOffer]:
     """The offers waiting for this courier's answer, oldest first (not those whose order a
     dispatcher has meanwhile assigned or cancelled)."""
@@ -332,6 +334,10 @@ async def pending_offers(session: AsyncSession, *, courier_id: int, now: datetim
         DispatchOffer.courier_id == courier_id, DispatchOffer.state == "pending",
         DispatchOffer.expires_at > now, Order.status == OrderStatus.OFFERED.value)
         .order_by(DispatchOffer.id))
+    if after_id is not None:
+        query = query.where(DispatchOffer.id > after_id)
+    if limit is not None:
+        query = query.limit(limit)
     return list((await session.scalars(query)).all())
 
 

@@ -23,8 +23,9 @@ from dispatch.dispatch_models import DispatchOffer
 from dispatch.exceptions import Conflict, DuplicateObject, InvalidInput, NotFound
 from dispatch.lifecycle import ACTIVE_STATUSES, Action, OrderStatus, next_status
 from dispatch.locations import point_ewkt
-from dispatch.models import Order, OrderEvent, User
+from dispatch.models import Courier, Order, OrderEvent, User
 from dispatch.service_area import ServiceArea
+from dispatch.times import rfc3339
 
 __all__ = [
     "NewOrder",
@@ -67,8 +68,13 @@ class OrderFilters:
 
 
 async def create_order(session: AsyncSession, *, seller: User, new: NewOrder,
-                       service_area: ServiceArea, actor: User) -> Order:
-    """Stores a pending order after checking the seller, buyer, windows and service area."""
+                       service_area: ServiceArea, actor: User,
+                       now: datetime | None = None) -> Order:
+    """Stores a pending order after checking the seller, buyer, windows, size and service area.
+
+    Refused at once rather than found unservable later: a window that has already ended (when
+    `now` is given; `window_passed`) and a size above the largest capacity of any registered
+    courier (`order_too_large`; not checked while the fleet is empty)."""
     if seller.role != "seller":
         raise InvalidInput("orders belong to a seller", code="seller_required",
                            details={"seller_id": seller.id, "role": seller.role})
@@ -78,6 +84,20 @@ async def create_order(session: AsyncSession, *, seller: User, new: NewOrder,
     if new.pickup_window and new.dropoff_window and new.dropoff_window[1] <= new.pickup_window[0]:
         raise InvalidInput("the dropoff window closes before the pickup window opens",
                            code="invalid_window")
+    if now is not None:
+        for name, window in (("pickup_window", new.pickup_window),
+                             ("dropoff_window", new.dropoff_window)):
+            if window is not None and window[1] <= now:
+                raise InvalidInput(f"the {name} ended at {rfc3339(window[1])}",
+                                   code="window_passed",
+                                   details={"window": name, "end": rfc3339(window[1]),
+                                            "now": rfc3339(now)})
+    largest = await session.scalar(select(func.max(Courier.capacity)))
+    if largest is not None and new.size > largest:
+        raise InvalidInput(f"no courier can carry size {new.size} (the largest capacity is "
+                           f"{largest})", code="order_too_large",
+                           details={"size": new.size, "largest_capacity": int(largest),
+                                    "field": "size", "limit": int(largest)})
     if new.buyer_id is not None:
         buyer = await session.get(User, new.buyer_id)
         if buyer is None or buyer.role != "buyer":

@@ -26,10 +26,17 @@ async def add_pickup_place(session: AsyncSession, *, seller: User, name: str, la
     return place
 
 
-async def list_pickup_places(session: AsyncSession, *, seller_id: int | None) -> list[PickupPlace]:
+async def list_pickup_places(session: AsyncSession, *, seller_id: int | None,
+                             after_id: int | None = None,
+                             limit: int | None = None) -> list[PickupPlace]:
+    """Places in id order (one seller's, or all); `after_id` and `limit` page through them."""
     query = select(PickupPlace).order_by(PickupPlace.id)
     if seller_id is not None:
         query = query.where(PickupPlace.seller_id == seller_id)
+    if after_id is not None:
+        query = query.where(PickupPlace.id > after_id)
+    if limit is not None:
+        query = query.limit(limit)
     return list((await session.scalars(query)).all())
 
 

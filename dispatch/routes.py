@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from dispatch.times import rfc3339
+
 __all__ = ["RouteStop", "stop_wire", "LIVE_STATUSES"]
 
 #: Orders whose stops are still to be visited.
@@ -27,4 +29,4 @@ class RouteStop:
 def stop_wire(stop: RouteStop) -> dict:
     """A stop as the API and the courier push show it (CONTRACT.md)."""
     return {"order_id": stop.order_id, "kind": stop.kind, "lat": stop.lat, "lon": stop.lon,
-            "eta": stop.eta.isoformat() if stop.eta else None}
+            "eta": rfc3339(stop.eta)}

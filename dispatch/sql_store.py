@@ -47,9 +47,13 @@ __all__ = ["SqlDispatchStore", "apply_decision"]
 class SqlDispatchStore:
     """Dispatch state in PostgreSQL; live positions through a `PositionSource`."""
 
-    def __init__(self, sessionmaker: async_sessionmaker, positions: PositionSource) -> None:
+    def __init__(self, sessionmaker: async_sessionmaker, positions: PositionSource, *,
+                 online_window_s: float | None = None) -> None:
+        """`online_window_s`: offer new work only to couriers online within it
+        (`dispatch.availability`); None offers to every located courier on shift."""
         self.sessionmaker = sessionmaker
         self.positions = positions
+        self.online_window_s = online_window_s
 
     async def prepare(self, *, now: datetime, fence_epoch: int | None
                       ) -> tuple[int, list[int]]:
@@ -62,7 +66,8 @@ class SqlDispatchStore:
 
     async def load(self, *, now: datetime) -> LoadedState:
         async with self.sessionmaker() as session:
-            loaded = await load_snapshot(session, now=now, positions=self.positions)
+            loaded = await load_snapshot(session, now=now, positions=self.positions,
+                                         online_window_s=self.online_window_s)
             await session.rollback()
         return loaded
 

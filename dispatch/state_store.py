@@ -14,7 +14,8 @@ from typing import Protocol
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.cycle import LoadedState
+from dispatch.availability import courier_availability
+from dispatch.cycle import LoadedState, SkippedCourier
 from dispatch.effects import OrderVersion
 from dispatch.offers import offered_pairs
 from dispatch.planning import CourierState, OrderState, Snapshot
@@ -30,12 +31,19 @@ class PositionSource(Protocol):
         """The newest known `(lat, lon, ts_s)` for each courier it knows (Unix seconds)."""
         ...
 
+    async def connected(self, courier_ids: list[int]) -> set[int]:
+        """The couriers with a live connection (the courier WebSocket) now."""
+        ...
+
 
 class NoLivePositions:
     """A position source that knows nothing: the stored `last_location` is used."""
 
     async def latest(self, courier_ids: list[int]) -> dict[int, tuple[float, float, float]]:
         return {}
+
+    async def connected(self, courier_ids: list[int]) -> set[int]:
+        return set()
 
 
 COURIERS_SQL = text("""
@@ -77,24 +85,39 @@ def _window(start: datetime | None, end: datetime | None,
     return (_rel(start, now) if start else -math.inf, _rel(end, now) if end else math.inf)
 
 
-async def load_snapshot(session: AsyncSession, *, now: datetime,
-                        positions: PositionSource) -> LoadedState:
-    """Everything a cycle plans from, read in one transaction (the caller's)."""
+async def load_snapshot(session: AsyncSession, *, now: datetime, positions: PositionSource,
+                        online_window_s: float | None = None) -> LoadedState:
+    """Everything a cycle plans from, read in one transaction (the caller's).
+
+    With `online_window_s`, a courier on shift takes new work only while online
+    (`dispatch.availability`); the couriers given nothing new, and why, are in
+    `LoadedState.skipped_couriers`."""
     courier_rows = (await session.execute(COURIERS_SQL)).all()
-    live = await positions.latest([r.id for r in courier_rows])
-    couriers = []
+    ids = [r.id for r in courier_rows]
+    live = await positions.latest(ids)
+    connected = await positions.connected(ids) if online_window_s is not None else set()
+    couriers, skipped = [], []
+    now_s = now.timestamp()
     for r in courier_rows:
         lat, lon = r.lat, r.lon
-        seen_s = r.last_seen_at.timestamp() if r.last_seen_at else -math.inf
-        if r.id in live and live[r.id][2] >= seen_s:
+        seen_s = r.last_seen_at.timestamp() if r.last_seen_at else None
+        if r.id in live and live[r.id][2] >= (seen_s if seen_s is not None else -math.inf):
             lat, lon = live[r.id][0], live[r.id][1]
+            seen_s = live[r.id][2]
+        availability = courier_availability(
+            shift_state=r.shift_state, located=lat is not None and lon is not None,
+            last_seen_s=seen_s, connected=r.id in connected, now_s=now_s,
+            online_window_s=online_window_s)
+        if not availability.takes_new_work:
+            skipped.append(SkippedCourier(r.id, availability.state, availability.last_seen_s,
+                                          availability.age_s))
         if lat is None or lon is None:
             continue  # nowhere to plan from
         shift_end = _rel(r.shift_ends_at, now)
         couriers.append(CourierState(
             r.id, r.vehicle, r.capacity, float(lat), float(lon),
             math.inf if shift_end is None else shift_end, frozenset(r.zone_ids or ()),
-            takes_new_work=r.shift_state == "on"))
+            takes_new_work=availability.takes_new_work))
 
     order_rows = (await session.execute(ORDERS_SQL, {"statuses": list(OPEN_STATUSES)})).all()
     orders = []
@@ -121,4 +144,5 @@ async def load_snapshot(session: AsyncSession, *, now: datetime,
                         {c: tuple(s) for c, s in previous.items()}, excluded, zones_defined,
                         at_s=now.timestamp())
     return LoadedState(snapshot, now, versions, {c: tuple(e) for c, e in etas.items()},
-                       fleet.auto_accept if fleet else None, fleet.policy if fleet else None)
+                       fleet.auto_accept if fleet else None, fleet.policy if fleet else None,
+                       skipped_couriers=tuple(skipped))

@@ -32,6 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from dispatch.dispatch_models import WebhookDelivery, WebhookEndpoint, WebhookOutbox
 from dispatch.exceptions import InvalidInput
+from dispatch.times import rfc3339
 
 __all__ = [
     "SIGNATURE_HEADER",
@@ -126,7 +127,7 @@ async def fan_out_events(session: AsyncSession, *, now: datetime, limit: int = 1
     for r in rows:
         payload = {"event_id": r.id, "type": r.type, "order_id": r.order_id,
                    "external_id": r.external_id, "from_status": r.from_status,
-                   "status": r.to_status, "courier_id": r.courier_id, "at": r.at.isoformat()}
+                   "status": r.to_status, "courier_id": r.courier_id, "at": rfc3339(r.at)}
         for ep in endpoints:
             if ep.seller_id is not None and ep.seller_id != r.seller_id:
                 continue

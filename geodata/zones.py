@@ -13,7 +13,7 @@ from typing import Any
 
 import shapely
 from shapely.geometry import MultiPolygon, Polygon, mapping, shape
-from sqlalchemy import func, select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from geodata.models import Zone
@@ -25,6 +25,7 @@ __all__ = [
     "parse_zone_geometry",
     "create_zone",
     "list_zones",
+    "active_zone_boxes",
     "zones_containing",
     "nearest_zone",
     "import_zones_geojson",
@@ -100,11 +101,25 @@ async def create_zone(session: AsyncSession, *, name: str, geometry: dict[str, A
     return ZoneView(zone.id, zone.name, zone.active, mapping(area))
 
 
-async def list_zones(session: AsyncSession, *, active_only: bool = False) -> list[ZoneView]:
+async def list_zones(session: AsyncSession, *, active_only: bool = False,
+                     after_id: int | None = None, limit: int | None = None) -> list[ZoneView]:
+    """Zones in id order; `after_id` and `limit` page through them."""
     query = select(Zone, func.ST_AsGeoJSON(Zone.area)).order_by(Zone.id)
     if active_only:
         query = query.where(Zone.active.is_(True))
+    if after_id is not None:
+        query = query.where(Zone.id > after_id)
+    if limit is not None:
+        query = query.limit(limit)
     return [_view(zone, geometry) for zone, geometry in (await session.execute(query)).all()]
+
+
+async def active_zone_boxes(session: AsyncSession) -> list[tuple[float, float, float, float]]:
+    """`(min_lat, min_lon, max_lat, max_lon)` of every active zone."""
+    rows = (await session.execute(text(
+        "SELECT ST_YMin(b), ST_XMin(b), ST_YMax(b), ST_XMax(b) "
+        "FROM (SELECT Box2D(area::geometry) AS b FROM zones WHERE active) s"))).all()
+    return [(float(a), float(b), float(c), float(d)) for a, b, c, d in rows]
 
 
 def _point(lat: float, lon: float) -> Any:

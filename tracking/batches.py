@@ -60,24 +60,43 @@ def parse_point(raw: Any) -> Fix | Rejection:
                        speed_mps=None if speed is None else float(speed),
                        heading_deg=None if heading is None else float(heading))
     if not isinstance(raw, dict):
-        return Rejection(None, Reason.MALFORMED)
+        return Rejection(None, Reason.MALFORMED,
+                         {"field": None, "value": _shown(raw), "problem": "not an object"})
     seq = _seq(raw.get("seq"))
     if seq is None:
         return Rejection(raw.get("seq") if isinstance(raw.get("seq"), int) else None,
-                         Reason.MALFORMED)
+                         Reason.MALFORMED, {"field": "seq", "value": _shown(raw.get("seq")),
+                                            "problem": "missing" if "seq" not in raw
+                                            else "not a non-negative integer"})
+    field = "lat"
     try:
         lat = _number(raw.get("lat"), required=True)
+        field = "lon"
         lon = _number(raw.get("lon"), required=True)
+        field = "ts"
         ts_s = parse_timestamp_s(raw["ts"]) if "ts" in raw else None
         if ts_s is None:
-            raise ValueError("missing ts")
+            raise ValueError("missing")
+        values = {}
+        for key in ("acc", "speed", "heading", "batt"):
+            field = key  # named in the rejection if this one cannot be read
+            values[key] = _number(raw.get(key), required=False)
         return Fix(lat=lat, lon=lon, ts_s=ts_s, seq=seq,  # type: ignore[arg-type]
-                   accuracy_m=_number(raw.get("acc"), required=False),
-                   speed_mps=_number(raw.get("speed"), required=False),
-                   heading_deg=_number(raw.get("heading"), required=False),
-                   battery_pct=_number(raw.get("batt"), required=False))
-    except (ValueError, TypeError, OverflowError):
-        return Rejection(seq, Reason.MALFORMED)
+                   accuracy_m=values["acc"], speed_mps=values["speed"],
+                   heading_deg=values["heading"], battery_pct=values["batt"])
+    except (ValueError, TypeError, OverflowError) as exc:
+        problem = str(exc) if str(exc) in ("missing", "not a number", "not finite") \
+            else "unreadable"
+        return Rejection(seq, Reason.MALFORMED, {"field": field, "value": _shown(raw.get(field)),
+                                                 "problem": problem})
+
+
+def _shown(value: Any) -> Any:
+    """A refused value as it may be echoed back: JSON scalars as they are, others abridged."""
+    if value is None or isinstance(value, bool | int | float):
+        return value if not isinstance(value, float) or math.isfinite(value) else str(value)
+    text = str(value)
+    return text if len(text) <= 40 else text[:40] + "..."
 
 
 def parse_batch(message: Any, *, max_points: int = MAX_POINTS_PER_BATCH,

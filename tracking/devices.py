@@ -40,9 +40,14 @@ async def register_device(session: AsyncSession, *, courier_id: int,
     return device, key
 
 
-async def list_devices(session: AsyncSession, *, courier_id: int) -> list[Device]:
+async def list_devices(session: AsyncSession, *, courier_id: int, after_id: int | None = None,
+                       limit: int | None = None) -> list[Device]:
     query = (select(Device).where(Device.courier_id == courier_id, Device.revoked_at.is_(None))
              .order_by(Device.id))
+    if after_id is not None:
+        query = query.where(Device.id > after_id)
+    if limit is not None:
+        query = query.limit(limit)
     return list((await session.scalars(query)).all())
 
 

@@ -27,6 +27,7 @@ class Reason(StrEnum):
     DUPLICATE = "duplicate"
     OUT_OF_ORDER = "out_of_order"
     IMPOSSIBLE_SPEED = "impossible_speed"
+    FAR_OUTSIDE_SERVICE_AREA = "far_outside_service_area"
 
 
 @dataclass(slots=True)
@@ -49,8 +50,12 @@ class Fix:
 
 @dataclass(frozen=True, slots=True)
 class Rejection:
+    """A refused point: its `seq`, the reason and what the reason is about — `details` names the
+    `field`, the `value` found and the `limit` it broke (plus what else explains it)."""
+
     seq: int | None
     reason: Reason
+    details: dict | None = None
 
     def as_wire(self) -> dict:
-        return {"seq": self.seq, "reason": self.reason.value}
+        return {"seq": self.seq, "reason": self.reason.value, "details": self.details}

@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass, field, replace
 
-from tracking.filters import FilterConfig, check_fix
+from tracking.filters import FilterConfig, explain_fix
 from tracking.fixes import Fix, Rejection
 
 __all__ = ["Cursor", "Decision", "decide"]
@@ -64,18 +64,18 @@ def decide(cursor: Cursor, fixes: list[Fix], *, config: FilterConfig, now_s: flo
                 decision.duplicates += 1
                 continue
             decided.add(fix.seq)
-            reason = check_fix(fix, None, config, now_s)
-            if reason is None:
+            refused = explain_fix(fix, None, config, now_s)
+            if refused is None:
                 decision.accepted.append(fix)
             else:
-                decision.rejected.append(Rejection(fix.seq, reason))
+                decision.rejected.append(Rejection(fix.seq, *refused))
             continue
-        reason = check_fix(fix, last_fix, config, now_s)
-        if reason is None:
+        refused = explain_fix(fix, last_fix, config, now_s)
+        if refused is None:
             decision.accepted.append(fix)
             last_fix = fix
         else:
-            decision.rejected.append(Rejection(fix.seq, reason))
+            decision.rejected.append(Rejection(fix.seq, *refused))
         if fix.seq is not None:
             last_seq = fix.seq
             decided.add(fix.seq)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -15,12 +16,31 @@ from dispatch.users import find_user_by_name
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
+_FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
-@router.post("/token", response_model=schemas.TokenOut)
+
+def require_form(request: Request) -> None:
+    """A JSON body is the usual first mistake: say that this is an OAuth2 form."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type not in _FORM_TYPES:
+        raise ApiError(422, "oauth2_form_required",
+                       "Log in with an OAuth2 password form (application/x-www-form-urlencoded "
+                       "fields username and password), not JSON.",
+                       {"content_type": content_type or None,
+                        "expected": "application/x-www-form-urlencoded",
+                        "fields": ["username", "password"]})
+
+
+@router.post("/token", response_model=schemas.TokenOut,
+             responses=schemas.error_responses(401, 422))
 async def issue_token(
+    _: Annotated[None, Depends(require_form)],
     form: Annotated[OAuth2PasswordRequestForm, Depends()], request: Request,
     session: SessionDep, settings: SettingsDep,
 ) -> schemas.TokenOut:
+    """Logs in with an OAuth2 password form (`application/x-www-form-urlencoded`: `username`,
+    `password`; JSON answers 422 `oauth2_form_required`). Use the answer as
+    `Authorization: Bearer <access_token>`."""
     user = await find_user_by_name(session, form.username)
     hasher = request.app.state.password_hasher
     valid = hasher.verify(form.password, user.password_hash if user else None)
@@ -30,4 +50,5 @@ async def issue_token(
     token, expires_at = issue_access_token(user_id=user.id, role=user.role,
                                            secret_key=settings.require_secret_key(),
                                            ttl_s=settings.access_token_ttl_s)
-    return schemas.TokenOut(access_token=token, expires_at=expires_at)
+    return schemas.TokenOut(access_token=token, expires_at=datetime.fromtimestamp(expires_at, UTC),
+                            expires_at_s=expires_at)

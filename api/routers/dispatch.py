@@ -11,15 +11,17 @@ from __future__ import annotations
 
 import asyncio
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
-from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from api import schemas
 from api.deps import CurrentUser, DispatcherUser, SessionDep
 from api.dispatch_runtime import DispatchRuntime, travel_models
 from api.errors import ApiError
+from api.offer_answers import answer_offer, my_courier
+from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
 from dispatch.couriers import courier_of_user, get_courier
 from dispatch.dispatch_models import (
     FleetSettings,
@@ -29,45 +31,39 @@ from dispatch.dispatch_models import (
 )
 from dispatch.exceptions import NotFound
 from dispatch.locations import to_lat_lon
-from dispatch.models import Courier, Order, User
-from dispatch.offers import OfferExpired, accept_offer, decline_offer, offer_wire, pending_offers
+from dispatch.models import Order, User
+from dispatch.offers import offer_wire, pending_offers
 from dispatch.route_store import RouteStop, read_route, stop_wire
 from dispatch.webhooks import endpoint_wire, register_endpoint
 
 __all__ = ["router"]
 
 router = APIRouter(tags=["dispatch"])
-
-Policy = Literal["batch", "nearest", "cascade"]
+errors = schemas.error_responses
 
 
 def _runtime(request: Request) -> DispatchRuntime:
     return request.app.state.dispatch
 
 
-class RunIn(BaseModel):
-    policy: Policy | None = None
-
-
-@router.post("/dispatch/run")
+@router.post("/dispatch/run", response_model=schemas.CycleSummaryOut,
+             responses=errors(403, 409))
 async def run_dispatch(request: Request, user: DispatcherUser,
-                       body: Annotated[RunIn | None, Body()] = None) -> dict[str, Any]:
+                       body: Annotated[schemas.RunIn | None, Body()] = None) -> dict[str, Any]:
     """Runs one planning cycle now (serialised with the background planner) and answers what
-    it did: offers, reassignments, unservable orders and the time spent per phase."""
+    it did: offers, reassignments, unservable orders, the couriers on shift it offered nothing
+    new and why (`skipped_couriers`: offline, on a break, never located) and the time spent
+    per phase. 409 `dispatch_busy` when another cycle holds the lock too long."""
     summary = await _runtime(request).run_once(policy=body.policy if body else None)
     return summary.to_json()
-
-
-class FleetSettingsIn(BaseModel):
-    auto_accept: bool | None = None
-    policy: Policy | None = None
 
 
 async def _fleet(session) -> FleetSettings | None:
     return await session.get(FleetSettings, "default")
 
 
-@router.get("/dispatch/settings")
+@router.get("/dispatch/settings", response_model=schemas.FleetSettingsOut,
+            responses=errors(403))
 async def get_fleet_settings(request: Request, session: SessionDep,
                              user: DispatcherUser) -> dict[str, Any]:
     fleet = await _fleet(session)
@@ -77,9 +73,10 @@ async def get_fleet_settings(request: Request, session: SessionDep,
             "offer_timeout_s": runtime.config.offer_timeout_s}
 
 
-@router.put("/dispatch/settings")
-async def put_fleet_settings(body: FleetSettingsIn, request: Request, session: SessionDep,
-                             user: DispatcherUser) -> dict[str, Any]:
+@router.put("/dispatch/settings", response_model=schemas.FleetSettingsOut,
+            responses=errors(403))
+async def put_fleet_settings(body: schemas.FleetSettingsIn, request: Request,
+                             session: SessionDep, user: DispatcherUser) -> dict[str, Any]:
     fleet = await _fleet(session)
     if fleet is None:
         fleet = FleetSettings(fleet="default", auto_accept=_runtime(request).config.auto_accept)
@@ -93,59 +90,37 @@ async def put_fleet_settings(body: FleetSettingsIn, request: Request, session: S
     return await get_fleet_settings(request, session, user)
 
 
-async def _my_courier(session, user: User) -> Courier:
-    if user.role != "courier":
-        raise ApiError(403, "forbidden", "Only couriers answer offers.")
-    courier = await courier_of_user(session, user.id)
-    if courier is None:
-        raise ApiError(403, "forbidden", "This user has no courier record.")
-    return courier
-
-
-@router.get("/offers")
-async def list_offers(session: SessionDep, user: CurrentUser) -> dict[str, Any]:
-    """The offers waiting for the calling courier's answer."""
-    courier = await _my_courier(session, user)
-    offers = await pending_offers(session, courier_id=courier.id, now=datetime.now(UTC))
+@router.get("/offers", response_model=schemas.OfferPage, responses=errors(403))
+async def list_offers(session: SessionDep, user: CurrentUser, cursor: CursorQuery = None,
+                      limit: LimitQuery = 100) -> dict[str, Any]:
+    """The offers waiting for the calling courier's answer, oldest first."""
+    courier = await my_courier(session, user)
+    offers = await pending_offers(session, courier_id=courier.id, now=datetime.now(UTC),
+                                  after_id=decode_cursor("offer", cursor), limit=limit + 1)
+    offers, next_cursor = page_of("offer", offers, limit)
     orders = {o.id: o for o in (await session.scalars(
         select(Order).where(Order.id.in_([x.order_id for x in offers])))).all()}
-    return {"items": [offer_wire(o, orders.get(o.order_id)) for o in offers]}
+    return {"items": [offer_wire(o, orders.get(o.order_id)) for o in offers],
+            "next_cursor": next_cursor}
 
 
-async def _answer(request: Request, session, user: User, offer_id: int,
-                  answer: Literal["accept", "decline"]) -> dict[str, Any]:
-    courier = await _my_courier(session, user)
-    now = datetime.now(UTC)
-    runtime = _runtime(request)
-    try:
-        if answer == "accept":
-            result = await accept_offer(session, offer_id=offer_id, courier_id=courier.id,
-                                        now=now, actor=user)
-        else:
-            result = await decline_offer(session, offer_id=offer_id, courier_id=courier.id,
-                                         now=now, actor=user)
-    except OfferExpired:
-        await session.commit()  # the expiry itself is recorded
-        await runtime.poke("offer_expired")
-        raise
-    await session.commit()
-    if answer == "decline" or result.offer.state == "expired":
-        await runtime.poke("offer_declined")
-    return {"offer": offer_wire(result.offer, result.order),
-            "order": {"id": result.order.id, "status": result.order.status,
-                      "courier_id": result.order.courier_id}}
-
-
-@router.post("/offers/{offer_id}/accept")
+@router.post("/offers/{offer_id}/accept", response_model=schemas.OfferAnswerOut,
+             responses=errors(403, 404, 409, 410))
 async def accept(offer_id: int, request: Request, session: SessionDep,
                  user: CurrentUser) -> dict[str, Any]:
-    return await _answer(request, session, user, offer_id, "accept")
+    """Takes the offered order (also possible over `/ws/courier`:
+    `{"type": "accept", "offer_id"}`). 404 `offer_not_found`, 409 `offer_closed`, 410
+    `offer_expired`."""
+    return await answer_offer(session, _runtime(request), user, offer_id, "accept")
 
 
-@router.post("/offers/{offer_id}/decline")
+@router.post("/offers/{offer_id}/decline", response_model=schemas.OfferAnswerOut,
+             responses=errors(403, 404, 409, 410))
 async def decline(offer_id: int, request: Request, session: SessionDep,
                   user: CurrentUser) -> dict[str, Any]:
-    return await _answer(request, session, user, offer_id, "decline")
+    """Turns the offer down; the planner offers the order to someone else (also over
+    `/ws/courier`: `{"type": "decline", "offer_id"}`)."""
+    return await answer_offer(session, _runtime(request), user, offer_id, "decline")
 
 
 def _refresh(stops: list[RouteStop], legs_s: list[float], now: datetime,
@@ -164,11 +139,13 @@ def _refresh(stops: list[RouteStop], legs_s: list[float], now: datetime,
     return out
 
 
-@router.get("/couriers/{courier_id}/route")
+@router.get("/couriers/{courier_id}/route", response_model=schemas.CourierRouteOut,
+            responses=errors(404))
 async def courier_route(courier_id: int, request: Request, session: SessionDep,
                         user: CurrentUser) -> dict[str, Any]:
     """The courier's planned stops in order with ETAs, and the road geometry through them
-    (GeoJSON LineString, `[lon, lat]`) from where the courier is now."""
+    (GeoJSON LineString, `[lon, lat]`) from where the courier is now; `model` names the
+    travel model behind both (`osrm`, or `straight_line` where no road path is known)."""
     if user.role not in ("admin", "dispatcher"):
         mine = await courier_of_user(session, user.id) if user.role == "courier" else None
         if mine is None or mine.id != courier_id:
@@ -181,12 +158,12 @@ async def courier_route(courier_id: int, request: Request, session: SessionDep,
     if courier_id in live:
         position = live[courier_id][:2]
     geometry: dict[str, Any] = {"type": "LineString", "coordinates": []}
+    model = travel_models(request.app.state, runtime.settings).for_vehicle(courier.vehicle)
+    kind = "osrm" if model.kind == "osrm" else "straight_line"
     points = ([tuple(position)] if position else []) + [(s.lat, s.lon) for s in stops]
     if stops and len(points) >= 2:
         options = runtime.config.options
         try:
-            model = travel_models(request.app.state, runtime.settings).for_vehicle(
-                courier.vehicle)
             route = await asyncio.to_thread(model.route, points)
             geometry = route.geometry
             if position:
@@ -195,21 +172,17 @@ async def courier_route(courier_id: int, request: Request, session: SessionDep,
                                  {"pickup": options.pickup_service_s,
                                   "dropoff": options.dropoff_service_s})
         except Exception:  # no road path: show the straight legs, keep the planned ETAs
+            kind = "straight_line"
             geometry = {"type": "LineString",
                         "coordinates": [[float(lon), float(lat)] for lat, lon in points]}
     return {"courier_id": courier_id, "stops": [stop_wire(s) for s in stops],
-            "geometry": geometry}
+            "geometry": geometry, "model": kind}
 
 
-class WebhookIn(BaseModel):
-    url: str = Field(min_length=8, max_length=2000)
-    secret: str | None = Field(default=None, min_length=16, max_length=200)
-    event_types: list[str] = Field(default_factory=list, max_length=32)
-    seller_id: int | None = None
-
-
-@router.post("/webhooks", status_code=201)
-async def add_webhook(body: WebhookIn, session: SessionDep, user: CurrentUser) -> dict[str, Any]:
+@router.post("/webhooks", status_code=201, response_model=schemas.WebhookOut,
+             responses=errors(403))
+async def add_webhook(body: schemas.WebhookIn, session: SessionDep,
+                      user: CurrentUser) -> dict[str, Any]:
     """Registers a URL for order status callbacks. A seller's endpoint receives only its own
     orders; staff may register one for a seller or for every order. The secret signing the
     deliveries is answered once, here."""
@@ -228,33 +201,48 @@ async def add_webhook(body: WebhookIn, session: SessionDep, user: CurrentUser) -
     return endpoint_wire(endpoint, with_secret=True)
 
 
-async def _visible_endpoints(session, user: User):
+def _visible_endpoints_query(user: User):
     query = select(WebhookEndpoint).order_by(WebhookEndpoint.id)
     if user.role == "seller":
         query = query.where(WebhookEndpoint.seller_id == user.id)
     elif user.role not in ("admin", "dispatcher"):
         raise ApiError(403, "forbidden", "You are not allowed to do this.")
-    return list((await session.scalars(query)).all())
+    return query
 
 
-@router.get("/webhooks")
-async def list_webhooks(session: SessionDep, user: CurrentUser) -> dict[str, Any]:
-    return {"items": [endpoint_wire(e) for e in await _visible_endpoints(session, user)]}
+@router.get("/webhooks", response_model=schemas.WebhookPage, responses=errors(403))
+async def list_webhooks(session: SessionDep, user: CurrentUser, cursor: CursorQuery = None,
+                        limit: LimitQuery = 100) -> dict[str, Any]:
+    query = _visible_endpoints_query(user)
+    after_id = decode_cursor("webhook", cursor)
+    if after_id is not None:
+        query = query.where(WebhookEndpoint.id > after_id)
+    rows = list((await session.scalars(query.limit(limit + 1))).all())
+    rows, next_cursor = page_of("webhook", rows, limit)
+    return {"items": [endpoint_wire(e) for e in rows], "next_cursor": next_cursor}
 
 
-@router.get("/webhooks/{endpoint_id}/deliveries")
+@router.get("/webhooks/{endpoint_id}/deliveries", response_model=schemas.WebhookDeliveryPage,
+            responses=errors(403, 404))
 async def webhook_deliveries(endpoint_id: int, session: SessionDep, user: CurrentUser,
-                             limit: int = 100) -> dict[str, Any]:
+                             cursor: CursorQuery = None,
+                             limit: LimitQuery = 100) -> dict[str, Any]:
     """The delivery log of one endpoint, newest first."""
-    if endpoint_id not in {e.id for e in await _visible_endpoints(session, user)}:
+    visible = await session.scalar(_visible_endpoints_query(user).where(
+        WebhookEndpoint.id == endpoint_id))
+    if visible is None:
         raise NotFound(f"webhook {endpoint_id} not found", details={"webhook_id": endpoint_id})
-    rows = (await session.execute(
-        select(WebhookDelivery, WebhookOutbox)
-        .join(WebhookOutbox, WebhookOutbox.id == WebhookDelivery.outbox_id)
-        .where(WebhookOutbox.endpoint_id == endpoint_id)
-        .order_by(WebhookDelivery.id.desc()).limit(max(1, min(limit, 500))))).all()
+    query = (select(WebhookDelivery, WebhookOutbox)
+             .join(WebhookOutbox, WebhookOutbox.id == WebhookDelivery.outbox_id)
+             .where(WebhookOutbox.endpoint_id == endpoint_id)
+             .order_by(WebhookDelivery.id.desc()).limit(limit + 1))
+    before_id = decode_cursor("delivery", cursor)
+    if before_id is not None:
+        query = query.where(WebhookDelivery.id < before_id)
+    rows, next_cursor = page_of("delivery", list((await session.execute(query)).all()), limit,
+                                key=lambda row: row[0].id)
     return {"items": [{"id": d.id, "event_id": o.order_event_id, "attempt": d.attempt,
-                       "at": d.at.isoformat(), "status_code": d.status_code, "error": d.error,
+                       "at": d.at, "status_code": d.status_code, "error": d.error,
                        "duration_ms": d.duration_ms, "state": o.state,
-                       "event_type": o.payload.get("type")} for d, o in rows]}
-
+                       "event_type": o.payload.get("type")} for d, o in rows],
+            "next_cursor": next_cursor}

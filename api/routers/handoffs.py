@@ -20,12 +20,21 @@ from typing import Annotated, Literal
 import segno
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.deps import AdminUser, CurrentUser, RedisDep, SessionDep, SettingsDep
 from api.handoff_refusals import reporting_refusals
 from api.presenters import order_out
-from api.schemas import Latitude, Longitude, OrderOut
+from api.schemas import (
+    JwksOut,
+    Latitude,
+    Longitude,
+    OrderOut,
+    OrderStatusName,
+    RotatedKeysOut,
+    UtcDateTime,
+    error_responses,
+)
 from api.settings import Settings
 from api.track_lookup import PositionsTrackLookup
 from dispatch.custody import ChainVerdict, CustodyEntry
@@ -49,6 +58,7 @@ from dispatch.handoffs import (
     may_show_leg,
     scan_fallback_code,
     scan_handoff,
+    token_courier,
 )
 from dispatch.lifecycle import OrderStatus
 from dispatch.orders import get_visible_order, order_events
@@ -68,13 +78,17 @@ LegName = Literal["pickup", "dropoff", "return"]
 # --- bodies ------------------------------------------------------------------------------------
 
 class HandoffTokenIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [{"leg": "pickup"},
+                                                              {"leg": "dropoff"}]})
+
     leg: LegName
 
 
 class HandoffTokenOut(BaseModel):
     token: str
-    #: Unix seconds (UTC), like the access token's `expires_at`.
-    expires_at: float
+    expires_at: UtcDateTime = Field(description="when the token stops scanning")
+    expires_at_s: float = Field(description="the same moment in Unix seconds (the token's "
+                                "`exp`, and the `X-Handoff-Expires-At` header of the QR)")
     order_id: int
     leg: LegName
     token_id: str
@@ -83,6 +97,10 @@ class HandoffTokenOut(BaseModel):
 
 
 class ScanIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"token": "eyJhbGciOiJFZERTQSIsImtpZCI6IjRmUTJ4WWJrIn0.eyJvIjo0MiwibCI6InAi...",
+         "lat": 41.3111, "lon": 69.2797, "order_id": 42, "leg": "pickup"}]})
+
     token: str = Field(min_length=1, max_length=2048)
     lat: Latitude
     lon: Longitude
@@ -94,6 +112,9 @@ class ScanIn(BaseModel):
 
 
 class CodeIn(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [
+        {"order_id": 42, "leg": "pickup", "code": "493027", "lat": 41.3111, "lon": 69.2797}]})
+
     order_id: int = Field(gt=0)
     leg: LegName
     code: str = Field(pattern=r"^\s*\d{4,10}\s*$")
@@ -104,16 +125,17 @@ class CodeIn(BaseModel):
 
 class CustodyEntryOut(BaseModel):
     seq: int
-    kind: str
-    at: datetime
-    recorded_at: datetime
+    kind: Literal["created", "picked_up", "delivered", "failed", "returned", "cancelled"]
+    at: UtcDateTime
+    recorded_at: UtcDateTime
     actor_id: int | None
     courier_id: int | None
     counterparty_id: int | None
     lat: float | None
     lon: float | None
     token_id: str | None
-    method: str
+    method: str = Field(description="`qr`, `offline_qr`, `code`, or `system` for entries the "
+                        "service writes itself")
     cod_amount: Decimal | None
     prev_hash: str
     hash: str
@@ -135,7 +157,7 @@ class CustodyOut(BaseModel):
 
 class ScanOut(BaseModel):
     order_id: int
-    status: str
+    status: OrderStatusName
     leg: LegName
     offline: bool
     custody_entry: CustodyEntryOut
@@ -187,7 +209,8 @@ def _verdict_out(verdict: ChainVerdict) -> ChainVerificationOut:
 
 
 def _token_out(issued: IssuedToken) -> HandoffTokenOut:
-    return HandoffTokenOut(token=issued.token, expires_at=float(issued.claims.expires_at_s),
+    return HandoffTokenOut(token=issued.token, expires_at=issued.expires_at,
+                           expires_at_s=float(issued.claims.expires_at_s),
                            order_id=issued.claims.order_id, leg=issued.claims.leg.value,
                            token_id=issued.claims.token_id, fallback_code=issued.fallback_code)
 
@@ -202,13 +225,21 @@ async def _scan_out(session, result: ScanResult) -> ScanOut:
 
 # --- endpoints ---------------------------------------------------------------------------------
 
-@router.post("/orders/{order_id}/handoff-tokens", response_model=HandoffTokenOut)
+@router.post("/orders/{order_id}/handoff-tokens", status_code=201,
+             response_model=HandoffTokenOut, responses=error_responses(403, 404, 409))
 async def issue_token(order_id: int, body: HandoffTokenIn, session: SessionDep,
                       user: CurrentUser, settings: SettingsDep, ring: KeyRingDep,
                       state: HandoffStateDep) -> HandoffTokenOut:
     """A new single-use token for a leg: the seller (or an admin) shows the pickup code, the
     buyer (or the seller, to pass it on) the dropoff code, and the seller the return code when
-    a parcel that could not be delivered comes back."""
+    a parcel that could not be delivered comes back.
+
+    Pickup and drop-off codes can be minted from the moment the order exists (a seller labels
+    the parcel while packing it): a token minted before a courier accepted the order names no
+    courier and serves whoever is assigned when it is scanned; one minted later names the
+    assigned courier and is refused after a reassignment. The scan still needs the assigned
+    courier, the right leg and a status due for it (409 `handoff_leg_mismatch` with
+    `details.due_statuses` otherwise)."""
     issued = await issue_handoff_token(session, order_id=order_id, leg=Leg(body.leg), user=user,
                                        ring=ring, now=datetime.now(UTC),
                                        ttl_s=settings.handoff_token_ttl_s, state=state)
@@ -228,7 +259,7 @@ async def _live_or_new_token(order_id: int, leg: Leg, session, user, settings: S
             claims = verify_handoff_token(current, ring)
         except TOKEN_VERIFICATION_ERRORS:
             claims = None
-        if (claims is not None and claims.courier_id == order.courier_id
+        if (claims is not None and claims.courier_id in (None, token_courier(order))
                 and claims.expires_at_s - time.time() >= _REUSE_MIN_REMAINING_S
                 and OrderStatus(order.status) in ISSUABLE_STATUSES[leg]
                 and may_show_leg(user, order, leg)):
@@ -254,7 +285,9 @@ def _qr_image(issued, *, kind: str, media_type: str, scale: int) -> Response:
 
 
 @router.get("/orders/{order_id}/handoff-tokens/{leg}.svg", response_class=Response,
-            responses={200: {"content": {"image/svg+xml": {}}}})
+            responses={200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}},
+                             "description": "the live token as a QR code"},
+                       **error_responses(403, 404, 409)})
 async def token_svg(order_id: int, leg: LegName, session: SessionDep, user: CurrentUser,
                     settings: SettingsDep, ring: KeyRingDep, state: HandoffStateDep,
                     scale: Annotated[int, Query(ge=1, le=40)] = 6) -> Response:
@@ -263,7 +296,10 @@ async def token_svg(order_id: int, leg: LegName, session: SessionDep, user: Curr
 
 
 @router.get("/orders/{order_id}/handoff-tokens/{leg}.png", response_class=Response,
-            responses={200: {"content": {"image/png": {}}}})
+            responses={200: {"content": {"image/png": {"schema": {"type": "string",
+                                                                   "format": "binary"}}},
+                             "description": "the live token as a QR code"},
+                       **error_responses(403, 404, 409)})
 async def token_png(order_id: int, leg: LegName, session: SessionDep, user: CurrentUser,
                     settings: SettingsDep, ring: KeyRingDep, state: HandoffStateDep,
                     scale: Annotated[int, Query(ge=1, le=40)] = 6) -> Response:
@@ -271,7 +307,8 @@ async def token_png(order_id: int, leg: LegName, session: SessionDep, user: Curr
     return _qr_image(issued, kind="png", media_type="image/png", scale=scale)
 
 
-@router.post("/handoffs/scan", response_model=ScanOut)
+@router.post("/handoffs/scan", response_model=ScanOut,
+             responses=error_responses(403, 404, 409, 410))
 async def scan(body: ScanIn, request: Request, session: SessionDep, user: CurrentUser,
                settings: SettingsDep, ring: KeyRingDep, state: HandoffStateDep) -> ScanOut:
     """The courier's scan of a handoff QR (live, or uploaded later after an offline scan).
@@ -292,7 +329,8 @@ async def _scan(body: ScanIn, session, user, settings: Settings, ring: KeyRing,
     return await _scan_out(session, result)
 
 
-@router.post("/handoffs/code", response_model=ScanOut)
+@router.post("/handoffs/code", response_model=ScanOut,
+             responses=error_responses(403, 404, 409, 410, 429))
 async def scan_code(body: CodeIn, request: Request, session: SessionDep, user: CurrentUser,
                     settings: SettingsDep, ring: KeyRingDep,
                     state: HandoffStateDep) -> ScanOut:
@@ -313,7 +351,8 @@ async def _scan_code(body: CodeIn, session, user, settings: Settings, ring: KeyR
     return await _scan_out(session, result)
 
 
-@router.get("/orders/{order_id}/custody", response_model=CustodyOut)
+@router.get("/orders/{order_id}/custody", response_model=CustodyOut,
+            responses=error_responses(404))
 async def custody(order_id: int, session: SessionDep, user: CurrentUser) -> CustodyOut:
     """The order's custody ledger and whether its hash chain still holds."""
     await get_visible_order(session, order_id, user)
@@ -322,13 +361,14 @@ async def custody(order_id: int, session: SessionDep, user: CurrentUser) -> Cust
                       verification=_verdict_out(verdict))
 
 
-@router.get("/handoffs/keys")
+@router.get("/handoffs/keys", response_model=JwksOut)
 async def keys(ring: KeyRingDep) -> JSONResponse:
     """The public handoff verification keys as a JWKS (RFC 7517), for offline verification."""
     return JSONResponse(public_jwks(ring), headers={"Cache-Control": "public, max-age=300"})
 
 
-@router.post("/handoffs/keys/rotate")
+@router.post("/handoffs/keys/rotate", response_model=RotatedKeysOut,
+             responses=error_responses(403, 409))
 async def rotate_keys(request: Request, user: AdminUser) -> JSONResponse:
     """Starts signing with a new key; older keys keep verifying until their tokens expire."""
     store: HandoffKeyStore = request.app.state.handoff_keys

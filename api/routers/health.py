@@ -5,19 +5,24 @@ from __future__ import annotations
 import asyncio
 
 from fastapi import APIRouter, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from sqlalchemy import text
+
+from api.schemas import HealthOut, ReadyOut
 
 router = APIRouter(tags=["health"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", response_model=HealthOut)
 async def healthz() -> dict:
+    """Liveness: the process answers."""
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get("/readyz", response_model=ReadyOut,
+            responses={503: {"model": ReadyOut, "description": "a backing service is down"}})
 async def readyz(request: Request) -> JSONResponse:
+    """Readiness: the database and Redis answer (503 with the same body when one does not)."""
     state = request.app.state
     checks: dict[str, str] = {}
 
@@ -39,6 +44,9 @@ async def readyz(request: Request) -> JSONResponse:
                         content={"status": "ready" if ready else "not_ready", "checks": checks})
 
 
-@router.get("/metrics")
+@router.get("/metrics", response_class=PlainTextResponse, responses={200: {
+    "description": "Prometheus text exposition format 0.0.4",
+    "content": {"text/plain": {"schema": {"type": "string"}}}}})
 async def metrics(request: Request) -> Response:
+    """Counters and latency histograms in the Prometheus text format."""
     return request.app.state.metrics.render()

@@ -39,6 +39,7 @@ from dispatch.orders import (
 from dispatch.pickup_places import get_pickup_place
 
 router = APIRouter(prefix="/orders", tags=["orders"])
+errors = schemas.error_responses
 
 #: Progress a courier reports by hand; pickups and deliveries are proven by a handoff scan.
 SCAN_ONLY_ACTIONS = {Action.PICK_UP, Action.DELIVER, Action.COMPLETE_RETURN}
@@ -66,7 +67,8 @@ def _utc_window(window: schemas.Window | None) -> tuple[datetime, datetime] | No
     return None if window is None else (window.start.astimezone(UTC), window.end.astimezone(UTC))
 
 
-@router.post("", status_code=201, response_model=schemas.OrderOut)
+@router.post("", status_code=201, response_model=schemas.OrderOut,
+             responses=errors(403, 404, 409))
 async def add_order(
     body: schemas.OrderIn, request: Request, session: SessionDep, user: CurrentUser,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
@@ -92,6 +94,10 @@ async def add_order(
         if replay is not None:
             return replay
 
+    if body.pickup is not None and body.pickup_place_id is not None:
+        raise ApiError(422, "contradictory_pickup",
+                       "Give either pickup or pickup_place_id, not both.",
+                       {"fields": ["pickup", "pickup_place_id"]})
     pickup = body.pickup
     if body.pickup_place_id is not None:
         place = await get_pickup_place(session, place_id=body.pickup_place_id,
@@ -110,7 +116,8 @@ async def add_order(
     )
     try:
         order = await create_order(session, seller=seller, new=new,
-                                   service_area=request.app.state.service_area, actor=user)
+                                   service_area=request.app.state.service_area, actor=user,
+                                   now=datetime.now(UTC))
     except DuplicateObject:
         # Same key and external id racing: the winner has committed; answer what it stored.
         if idempotency_key:
@@ -155,20 +162,13 @@ def _decode_cursor(cursor: str) -> int:
 @router.get("", response_model=schemas.OrderPage)
 async def get_orders(
     session: SessionDep, user: CurrentUser,
-    status: Annotated[list[str] | None, Query()] = None,
+    status: Annotated[list[schemas.OrderStatusName] | None, Query()] = None,
     courier_id: int | None = None, seller_id: int | None = None, buyer_id: int | None = None,
     created_from: datetime | None = None, created_to: datetime | None = None,
     cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> schemas.OrderPage:
     """Orders the caller may see, newest first; follow `next_cursor` for the next page."""
-    from dispatch.lifecycle import OrderStatus
-
     statuses = tuple(status or ())
-    unknown = [s for s in statuses if s not in OrderStatus._value2member_map_]
-    if unknown:
-        raise ApiError(422, "validation_error", "The request is invalid.",
-                       {"unknown_status": unknown,
-                        "allowed": [s.value for s in OrderStatus]})
     filters = OrderFilters(status=statuses, courier_id=courier_id, seller_id=seller_id,
                            buyer_id=buyer_id, created_from=created_from, created_to=created_to)
     after_id = _decode_cursor(cursor) if cursor else None
@@ -178,13 +178,14 @@ async def get_orders(
                              next_cursor=_encode_cursor(next_id) if next_id else None)
 
 
-@router.get("/{order_id}", response_model=schemas.OrderOut)
+@router.get("/{order_id}", response_model=schemas.OrderOut, responses=errors(404))
 async def get_one_order(order_id: int, session: SessionDep, user: CurrentUser) -> schemas.OrderOut:
     order = await get_visible_order(session, order_id, user)
     return order_out(order, await order_events(session, order.id))
 
 
-@router.post("/{order_id}/cancel", response_model=schemas.OrderOut)
+@router.post("/{order_id}/cancel", response_model=schemas.OrderOut,
+             responses=errors(403, 404, 409))
 async def cancel(order_id: int, session: SessionDep, user: CurrentUser,
                  body: schemas.CancelIn | None = None) -> schemas.OrderOut:
     if user.role not in ("admin", "dispatcher", "seller"):
@@ -195,7 +196,8 @@ async def cancel(order_id: int, session: SessionDep, user: CurrentUser,
     return order_out(order, await order_events(session, order.id))
 
 
-@router.post("/{order_id}/assign", response_model=schemas.OrderOut)
+@router.post("/{order_id}/assign", response_model=schemas.OrderOut,
+             responses=errors(403, 404, 409))
 async def assign(order_id: int, body: schemas.AssignIn, session: SessionDep,
                  user: DispatcherUser) -> schemas.OrderOut:
     order = await assign_order(session, order_id=order_id, courier_id=body.courier_id,
@@ -204,7 +206,8 @@ async def assign(order_id: int, body: schemas.AssignIn, session: SessionDep,
     return order_out(order, await order_events(session, order.id))
 
 
-@router.post("/{order_id}/unassign", response_model=schemas.OrderOut)
+@router.post("/{order_id}/unassign", response_model=schemas.OrderOut,
+             responses=errors(403, 404, 409))
 async def unassign(order_id: int, session: SessionDep, user: DispatcherUser) -> schemas.OrderOut:
     order = await get_visible_order(session, order_id, user, for_update=True)
     previous = order.courier_id
@@ -215,7 +218,8 @@ async def unassign(order_id: int, session: SessionDep, user: DispatcherUser) -> 
     return order_out(order, await order_events(session, order.id))
 
 
-@router.post("/{order_id}/status", response_model=schemas.OrderOut)
+@router.post("/{order_id}/status", response_model=schemas.OrderOut,
+             responses=errors(403, 404, 409))
 async def report_status(order_id: int, body: schemas.StatusIn, session: SessionDep,
                         user: CurrentUser, settings: SettingsDep) -> schemas.OrderOut:
     """The assigned courier (or a dispatcher) reports arrival, failure or a return.

@@ -7,11 +7,13 @@ from fastapi import APIRouter, Request
 from api import schemas
 from api.deps import CurrentUser, SessionDep
 from api.errors import ApiError
+from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
 from dispatch.locations import to_lat_lon
 from dispatch.models import PickupPlace
 from dispatch.pickup_places import add_pickup_place, list_pickup_places
 
 router = APIRouter(prefix="/pickup-places", tags=["pickup places"])
+errors = schemas.error_responses
 
 
 def _out(place: PickupPlace) -> schemas.PickupPlaceOut:
@@ -20,7 +22,8 @@ def _out(place: PickupPlace) -> schemas.PickupPlaceOut:
                                   lat=point.lat, lon=point.lon, address=place.address)
 
 
-@router.post("", status_code=201, response_model=schemas.PickupPlaceOut)
+@router.post("", status_code=201, response_model=schemas.PickupPlaceOut,
+             responses=errors(403))
 async def add_place(body: schemas.PickupPlaceIn, request: Request, session: SessionDep,
                     user: CurrentUser) -> schemas.PickupPlaceOut:
     if user.role != "seller":
@@ -32,13 +35,17 @@ async def add_place(body: schemas.PickupPlaceIn, request: Request, session: Sess
     return _out(place)
 
 
-@router.get("", response_model=dict[str, list[schemas.PickupPlaceOut]])
-async def get_places(session: SessionDep, user: CurrentUser) -> dict:
-    """A seller sees its own places; dispatchers and admins see all."""
+@router.get("", response_model=schemas.PickupPlacePage, responses=errors(403))
+async def get_places(session: SessionDep, user: CurrentUser, cursor: CursorQuery = None,
+                     limit: LimitQuery = 100) -> dict:
+    """A seller sees its own places; dispatchers and admins see all (in id order)."""
     if user.role == "seller":
-        places = await list_pickup_places(session, seller_id=user.id)
+        seller_id = user.id
     elif user.role in ("admin", "dispatcher"):
-        places = await list_pickup_places(session, seller_id=None)
+        seller_id = None
     else:
         raise ApiError(403, "forbidden", "You are not allowed to do this.")
-    return {"items": [_out(p) for p in places]}
+    places = await list_pickup_places(session, seller_id=seller_id,
+                                      after_id=decode_cursor("place", cursor), limit=limit + 1)
+    places, next_cursor = page_of("place", places, limit)
+    return {"items": [_out(p) for p in places], "next_cursor": next_cursor}

@@ -19,9 +19,19 @@ from pydantic import BaseModel, Field
 
 from api.deps import CurrentUser, DispatcherUser, SessionDep
 from api.errors import ApiError
+from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
+from api.schemas import (
+    AckOut,
+    HistoryOut,
+    NearbyPage,
+    Page,
+    UtcDateTime,
+    error_responses,
+)
 from dispatch.couriers import courier_of_user, get_courier
 from dispatch.exceptions import NotFound
 from dispatch.models import User
+from dispatch.times import rfc3339
 from tracking.batches import parse_batch
 from tracking.devices import courier_for_device_key, list_devices, register_device, revoke_device
 from tracking.fixes import Fix
@@ -35,6 +45,7 @@ from tracking.timestamps import parse_timestamp_s
 __all__ = ["router", "ack_message", "courier_id_of"]
 
 router = APIRouter(tags=["tracking"])
+errors = error_responses
 
 MAX_TRACK_POINTS = 50_000
 
@@ -73,13 +84,25 @@ async def _json_body(request: Request) -> Any:
 
 
 @router.post("/tracking/positions", summary="Upload a batch of points (same shape as "
-             "the `/ws/courier` message); answers with the `ack`")
+             "the `/ws/courier` message); answers with the `ack`", response_model=AckOut,
+             responses=errors(403),
+             openapi_extra={"requestBody": {"required": True, "content": {
+                 "application/json": {"schema": {"$ref": "#/components/schemas/PositionsIn"}}}}})
 async def post_positions(request: Request, session: SessionDep, user: CurrentUser) -> dict:
+    """Points that cannot be read or that a GPS filter refuses come back in `rejected` with
+    their reason and `details`; the rest are stored before the answer. 422
+    `malformed_message` when the body is not a batch at all."""
     courier_id = await courier_id_of(session, user)
     await session.close()  # the pipeline has its own connection; free this one while waiting
     fixes, rejections = parse_batch(await _json_body(request))
     decision = await _submit(request, courier_id, fixes)
     return ack_message(decision, rejections)
+
+
+_OSMAND = {200: {"description": "`OK` once the point is stored or refused by a filter "
+                                "(`X-Tracking-Rejected` names the reason)",
+                 "content": {"text/plain": {"schema": {"type": "string"}}}},
+           **errors(400, 401, 422)}
 
 
 async def _osmand_fields(request: Request) -> tuple[dict[str, str], Any]:
@@ -104,9 +127,10 @@ async def _osmand_fields(request: Request) -> tuple[dict[str, str], Any]:
 
 
 @router.get("/tracking/osmand", response_class=PlainTextResponse, operation_id="osmand_get",
-            summary="OsmAnd protocol (Traccar Client): query string")
+            summary="OsmAnd protocol (Traccar Client): query string", responses=_OSMAND)
 @router.post("/tracking/osmand", response_class=PlainTextResponse, operation_id="osmand_post",
-             summary="OsmAnd protocol (Traccar Client): query string, form or JSON")
+             summary="OsmAnd protocol (Traccar Client): query string, form or JSON",
+             responses=_OSMAND)
 async def osmand(request: Request, session: SessionDep) -> Response:
     """Answers 200 once the point is stored or refused by a filter (the app would otherwise
     retry a point that will never pass); 401 for an unknown device id, 503 when the database
@@ -141,7 +165,11 @@ def _basic_credentials(request: Request) -> list[str]:
     return [password, user]
 
 
-@router.post("/tracking/owntracks", summary="OwnTracks HTTP mode")
+@router.post("/tracking/owntracks", summary="OwnTracks HTTP mode",
+             responses={200: {"description": "always an empty array (OwnTracks expects one)",
+                              "content": {"application/json": {"schema": {
+                                  "type": "array", "items": {}, "maxItems": 0}}}},
+                        **errors(400, 401, 422)})
 async def owntracks(request: Request, session: SessionDep,
                     d: str | None = None, id: str | None = None) -> JSONResponse:
     """The device key may come as Basic-auth password or user, `X-Limit-D`, `?d=`, `?id=`,
@@ -165,12 +193,13 @@ class DeviceOut(BaseModel):
     id: int
     name: str
     key_hint: str
-    created_at: datetime | None = None
-    last_used_at: datetime | None = None
+    created_at: UtcDateTime | None = None
+    last_used_at: UtcDateTime | None = None
     device_key: str | None = Field(default=None, description="shown once, at registration")
 
 
 @router.post("/tracking/devices", status_code=201, response_model=DeviceOut,
+             responses=errors(403),
              summary="Register a phone app (OsmAnd/Traccar Client, OwnTracks); returns its key")
 async def add_device(body: DeviceIn, session: SessionDep, user: CurrentUser) -> DeviceOut:
     courier_id = await courier_id_of(session, user)
@@ -180,16 +209,24 @@ async def add_device(body: DeviceIn, session: SessionDep, user: CurrentUser) -> 
                      created_at=device.created_at, device_key=key)
 
 
-@router.get("/tracking/devices", response_model=dict[str, list[DeviceOut]])
-async def get_devices(session: SessionDep, user: CurrentUser) -> dict:
+class DevicePage(Page[DeviceOut]):
+    pass
+
+
+@router.get("/tracking/devices", response_model=DevicePage, responses=errors(403))
+async def get_devices(session: SessionDep, user: CurrentUser, cursor: CursorQuery = None,
+                      limit: LimitQuery = 100) -> dict:
     courier_id = await courier_id_of(session, user)
-    devices = await list_devices(session, courier_id=courier_id)
+    devices = await list_devices(session, courier_id=courier_id,
+                                 after_id=decode_cursor("device", cursor), limit=limit + 1)
+    devices, next_cursor = page_of("device", devices, limit)
     return {"items": [DeviceOut(id=d.id, name=d.name, key_hint=d.key_hint,
                                 created_at=d.created_at, last_used_at=d.last_used_at)
-                      for d in devices]}
+                      for d in devices], "next_cursor": next_cursor}
 
 
-@router.delete("/tracking/devices/{device_id}", status_code=204)
+@router.delete("/tracking/devices/{device_id}", status_code=204, response_class=Response,
+               responses=errors(403, 404))
 async def delete_device(device_id: int, session: SessionDep, user: CurrentUser) -> Response:
     courier_id = await courier_id_of(session, user)
     await revoke_device(session, courier_id=courier_id, device_id=device_id,
@@ -198,7 +235,8 @@ async def delete_device(device_id: int, session: SessionDep, user: CurrentUser) 
     return Response(status_code=204)
 
 
-@router.get("/tracking/nearby", summary="Couriers whose last position is near a point")
+@router.get("/tracking/nearby", summary="Couriers whose last position is near a point",
+            response_model=NearbyPage, responses=errors(403))
 async def nearby(request: Request, user: DispatcherUser,
                  lat: Annotated[float, Query(ge=-90, le=90)],
                  lon: Annotated[float, Query(ge=-180, le=180)],
@@ -206,7 +244,8 @@ async def nearby(request: Request, user: DispatcherUser,
                  limit: Annotated[int, Query(ge=1, le=500)] = 50) -> dict:
     rows = await request.app.state.tracking.live.nearby(lat=lat, lon=lon, radius_m=radius_m,
                                                         limit=limit)
-    return {"items": [{"courier_id": cid, "distance_m": round(d, 1)} for cid, d in rows]}
+    return {"items": [{"courier_id": cid, "distance_m": round(d, 1)} for cid, d in rows],
+            "next_cursor": None}
 
 
 def _moment(value: str | None, default: datetime, name: str) -> datetime:
@@ -220,7 +259,12 @@ def _moment(value: str | None, default: datetime, name: str) -> datetime:
 
 
 @router.get("/couriers/{courier_id}/track",
-            summary="Stored breadcrumbs in [from, to) as a GeoJSON FeatureCollection")
+            summary="Stored breadcrumbs in [from, to) as a GeoJSON FeatureCollection",
+            response_class=Response, responses={
+                200: {"content": {"application/geo+json": {"schema": {
+                    "$ref": "#/components/schemas/TrackGeoJson"}}},
+                      "description": "the track"},
+                **errors(404)})
 async def courier_track(
     courier_id: int, request: Request, session: SessionDep, user: CurrentUser,
     from_: Annotated[str | None, Query(alias="from", description="ISO 8601 or Unix seconds; "
@@ -236,7 +280,7 @@ async def courier_track(
     start = _moment(from_, end - timedelta(hours=24), "from")
     if start >= end:
         raise ApiError(422, "invalid_time_range", "The time range is invalid.",
-                       {"from": start.isoformat(), "to": end.isoformat()})
+                       {"from": rfc3339(start), "to": rfc3339(end)})
     rows = await request.app.state.tracking.store.track(courier_id, start=start, end=end,
                                                         limit=limit)
     return JSONResponse(track_geojson(courier_id, rows),
@@ -248,7 +292,7 @@ MAX_HISTORY_RANGE_S = 24 * 3600
 MAX_HISTORY_POINTS = 200_000
 
 
-@router.get("/tracking/history",
+@router.get("/tracking/history", response_model=HistoryOut, responses=errors(403),
             summary="The fleet's stored tracks over a time range, thinned, for replay")
 async def tracking_history(
     request: Request, user: DispatcherUser,
@@ -264,7 +308,8 @@ async def tracking_history(
     """Every courier's stored fixes in `[from, to)` (at most 24 hours), one per `step_s`, as
     compact rows for replaying a courier's day or the whole fleet:
 
-        {"from": <Unix s>, "to": <Unix s>, "step_s", "points": N, "truncated": bool,
+        {"from": <RFC 3339>, "to": <RFC 3339>, "from_s", "to_s", "step_s", "points": N,
+         "truncated": bool,
          "couriers": [{"id", "points": [[ts, lat, lon, heading, speed], ...]}]}
 
     Points run in time order per courier. When more than `limit` rows match, the answer stops
@@ -275,7 +320,7 @@ async def tracking_history(
     start = _moment(from_, end - timedelta(hours=1), "from")
     if start >= end or (end - start).total_seconds() > MAX_HISTORY_RANGE_S:
         raise ApiError(422, "invalid_time_range", "The time range is invalid.",
-                       {"from": start.isoformat(), "to": end.isoformat(),
+                       {"from": rfc3339(start), "to": rfc3339(end),
                         "max_range_s": MAX_HISTORY_RANGE_S})
     rows = await request.app.state.tracking.store.history(
         start=start, end=end, step_s=step_s, limit=limit + 1, courier_ids=courier_id)
@@ -286,5 +331,6 @@ async def tracking_history(
         if not couriers or couriers[-1]["id"] != cid:
             couriers.append({"id": cid, "points": []})
         couriers[-1]["points"].append([ts_s, lat, lon, heading, speed])
-    return JSONResponse({"from": start.timestamp(), "to": end.timestamp(), "step_s": step_s,
+    return JSONResponse({"from": rfc3339(start), "to": rfc3339(end),
+                         "from_s": start.timestamp(), "to_s": end.timestamp(), "step_s": step_s,
                          "points": len(rows), "truncated": truncated, "couriers": couriers})

@@ -34,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import CurrentUser, DispatcherUser
 from api.errors import ApiError
+from api.schemas import error_responses
 from geodata.exceptions import GeodataError, InvalidInput, NoRoute, PointOffNetwork
 from geodata.travel import LatLon, TravelModels
 
@@ -116,7 +117,8 @@ def travel_network(travel: TravelDep, user: CurrentUser) -> NetworkOut:
     return NetworkOut(**info, bbox=bbox)
 
 
-@router.post("/matrix", response_model=MatrixOut)
+@router.post("/matrix", response_model=MatrixOut,
+             responses=error_responses(403))
 def travel_matrix(body: MatrixIn, travel: TravelDep, user: DispatcherUser) -> MatrixOut:
     """Durations (s) and distances (m) from every source to every destination."""
     for role, points in (("sources", body.sources), ("destinations", body.destinations)):
@@ -137,7 +139,8 @@ def travel_matrix(body: MatrixIn, travel: TravelDep, user: DispatcherUser) -> Ma
     )
 
 
-@router.post("/route", response_model=RouteOut)
+@router.post("/route", response_model=RouteOut,
+             responses=error_responses(403))
 def travel_route(body: RouteIn, travel: TravelDep, user: DispatcherUser) -> RouteOut:
     """The fastest path through `points` in order, with one leg per consecutive pair."""
     if len(body.points) > MAX_ROUTE_POINTS:

@@ -13,7 +13,8 @@ from dispatch.users import create_user
 router = APIRouter(prefix="/users", tags=["users"])
 
 
-@router.post("", status_code=201, response_model=schemas.UserOut)
+@router.post("", status_code=201, response_model=schemas.UserOut,
+             responses=schemas.error_responses(403, 409))
 async def add_user(body: schemas.UserIn, request: Request, session: SessionDep,
                    admin: AdminUser) -> schemas.UserOut:
     password_hash = request.app.state.password_hasher.hash(body.password)

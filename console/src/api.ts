@@ -121,12 +121,12 @@ export interface CustodyEntry { seq: number; kind: string; at: string; courier_i
 export interface Zone { id: number; name: string; active: boolean; geometry: GeoJSON.Polygon | GeoJSON.MultiPolygon }
 
 export type FeedMessage =
-  | { type: "snapshot"; couriers: SnapshotCourier[]; orders: Order[]; server_time?: number }
+  | { type: "snapshot"; couriers: SnapshotCourier[]; orders: Order[]; server_time?: string; server_time_s?: number }
   | { type: "positions"; couriers: CourierPosition[] }
   | { type: "order"; order: Order }
   | { type: "courier"; courier: { id: number; name: string; vehicle: Vehicle; shift_state: string } }
   | { type: "order_event"; event: { order_id: number; type: string; at: string; courier_id: number | null; details: unknown } }
-  | { type: "handoff_refused"; code: string; order_id: number | null; leg: string | null; courier_id: number | null; at: number }
+  | { type: "handoff_refused"; code: string; order_id: number | null; leg: string | null; courier_id: number | null; at: string; at_s: number }
   | { type: "geofence"; courier_id: number; order_id: number | null; zone_id: number | null; event: string; kind: string }
   | { type: "error"; code: string; message: string }
   | { type: "pong" | "subscribed" };

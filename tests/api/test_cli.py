@@ -57,6 +57,24 @@ def test_demo_seed_is_idempotent(cli_env):
     assert "dispatcher" in first.stdout and first.stdout == second.stdout
 
 
+
+def test_demo_seed_prints_ids_and_the_centre_and_places_couriers_inside(cli_env):
+    import re
+
+    assert courier("db", "upgrade", env=cli_env).returncode == 0
+    out = courier("demo", "seed", env=cli_env).stdout
+    assert re.search(r"buyer\s+buyer\s+password: \S+\s+user id \d+", out), out
+    assert re.search(r"seller\s+seller\s+password: \S+\s+user id \d+", out), out
+    centre = re.search(r"city centre: lat ([\d.-]+), lon ([\d.-]+)", out)
+    area = re.search(r"lon ([\d.-]+)\.\.([\d.-]+), lat ([\d.-]+)\.\.([\d.-]+)", out)
+    assert centre and area, out
+    min_lon, max_lon, min_lat, max_lat = map(float, area.groups())
+    spots = re.findall(r"courier id (\d+) .* starts at lat ([\d.-]+), lon ([\d.-]+)", out)
+    assert len(spots) == 3, out
+    for _, lat, lon in spots:
+        assert min_lat < float(lat) < max_lat and min_lon < float(lon) < max_lon, out
+
+
 def test_production_serves_only_with_a_secret_but_migrates_without(cli_env):
     production = {**cli_env, "COURIER_MODE": "production"}
     served = courier("serve", "--port", "0", env=production)

@@ -63,7 +63,7 @@ async def test_snapshot_lists_every_courier_on_shift_even_without_a_live_fix(ser
     moving = by_id[live.courier_id]
     assert moving["ts"] == pytest.approx(t0 + 1) and moving["lat"] == pytest.approx(41.30001)
     assert moving["age_s"] < 5
-    assert isinstance(snapshot["server_time"], float)
+    assert snapshot["server_time"].endswith("Z") and isinstance(snapshot["server_time_s"], float)
 
 
 async def test_positions_and_orders_each_come_in_one_shape(server, app, client):
@@ -147,7 +147,7 @@ async def test_refused_handoff_scans_are_told_to_dispatchers(server, app, client
                                     and m["endpoint"] == "code"
                                     and m["courier_id"] == courier.courier_id)
     assert alert["code"] == code and (alert["order_id"], alert["leg"]) == (77, "pickup")
-    assert alert["at"] == pytest.approx(time.time(), abs=30)
+    assert alert["at"].endswith("Z") and alert["at_s"] == pytest.approx(time.time(), abs=30)
     assert second["code"] == typed.json()["error"]["code"] and second["order_id"] == 987654
 
 

@@ -33,6 +33,28 @@ async def test_validation_errors_say_where(client, actors):
     locations = [tuple(d["loc"]) for d in error["details"]]
     assert ("body", "pickup", "lat") in locations
     assert ("body", "dropoff") in locations
+    messages = {tuple(d["loc"]): d["msg"] for d in error["details"]}
+    assert messages[("body", "pickup", "lat")] == "Значение должно быть не больше 90"
+    assert messages[("body", "dropoff")] == "Обязательное поле"
+    uz = await client.post("/api/v1/orders", headers={**seller.headers, "Accept-Language": "uz"},
+                           json={"pickup": {"lat": 100, "lon": 0}})
+    assert {tuple(d["loc"]): d["msg"] for d in uz.json()["error"]["details"]}[
+        ("body", "dropoff")] == "Majburiy maydon"
+
+
+async def test_a_json_login_is_told_that_it_is_a_form(client, actors):
+    user = await actors.make("seller")
+    response = await client.post("/api/v1/auth/token",
+                                 json={"username": user.name, "password": user.password},
+                                 headers={"Accept-Language": "ru"})
+    error = response.json()["error"]
+    assert response.status_code == 422 and error["code"] == "oauth2_form_required"
+    assert "OAuth2" in error["message"] and "JSON" in error["message"]
+    assert error["details"]["expected"] == "application/x-www-form-urlencoded"
+    assert error["details"]["fields"] == ["username", "password"]
+    form = await client.post("/api/v1/auth/token",
+                             data={"username": user.name, "password": user.password})
+    assert form.status_code == 200
 
 
 async def test_domain_errors_are_translated_too(client, actors, make_order):

@@ -64,8 +64,8 @@ async def cast(actors) -> Cast:
     return Cast(
         seller=await actors.make("seller"), other_seller=await actors.make("seller"),
         buyer=await actors.make("buyer"),
-        courier=await actors.make("courier", capacity=1000),
-        other_courier=await actors.make("courier", capacity=1000),
+        courier=await actors.make("courier", capacity=500),
+        other_courier=await actors.make("courier", capacity=500),
         dispatcher=await actors.make("dispatcher"), admin=await actors.make("admin"))
 
 
@@ -92,7 +92,7 @@ async def issue(client, case: Case, leg: str, actor: Actor | None = None) -> dic
     actor = actor or (case.cast.seller if leg == "pickup" else case.cast.buyer)
     response = await client.post(f"{API}/orders/{case.order_id}/handoff-tokens",
                                  json={"leg": leg}, headers=actor.headers)
-    assert response.status_code == 200, response.text
+    assert response.status_code == 201, response.text
     return response.json()
 
 
@@ -152,7 +152,7 @@ async def add_track_point(app, courier_id: int, point: dict, at: datetime) -> No
 async def test_pickup_then_dropoff_moves_the_order_and_chains_the_ledger(client, new_case):
     case = await new_case()
     pickup = await issue(client, case, "pickup")
-    assert pickup["expires_at"] > time.time() + 800
+    assert pickup["expires_at_s"] > time.time() + 800 and pickup["expires_at"].endswith("Z")
     response = await scan(client, case.cast.courier, pickup["token"])
     assert response.status_code == 200, response.text
     body = response.json()
@@ -671,8 +671,8 @@ async def test_who_may_issue_which_leg(client, new_case, cast):
     case = await new_case()
     url = f"{API}/orders/{case.order_id}/handoff-tokens"
     for actor, leg, expected in [
-        (cast.seller, "pickup", 200), (cast.admin, "pickup", 200),
-        (cast.buyer, "dropoff", 200), (cast.seller, "dropoff", 200),
+        (cast.seller, "pickup", 201), (cast.admin, "pickup", 201),
+        (cast.buyer, "dropoff", 201), (cast.seller, "dropoff", 201),
         (cast.buyer, "pickup", 403), (cast.courier, "pickup", 403),
         (cast.dispatcher, "dropoff", 403), (cast.other_seller, "pickup", 404),
         (cast.other_courier, "dropoff", 404),
@@ -683,14 +683,72 @@ async def test_who_may_issue_which_leg(client, new_case, cast):
             assert response.json()["error"]["code"] in ("handoff_not_allowed", "forbidden")
 
 
-async def test_no_pickup_code_before_assignment_or_after_pickup(client, new_case, cast):
-    pending = await new_case(assign=False)
-    response = await client.post(f"{API}/orders/{pending.order_id}/handoff-tokens",
+async def test_no_pickup_code_after_pickup_and_the_error_names_the_statuses(
+        client, new_case, cast):
+    case = await new_case()
+    assert (await scan(client, cast.courier, (await issue(client, case, "pickup"))["token"])
+            ).status_code == 200
+    response = await client.post(f"{API}/orders/{case.order_id}/handoff-tokens",
                                  json={"leg": "pickup"}, headers=cast.seller.headers)
-    assert_error(response, 409, "handoff_leg_mismatch")
-    response = await client.post(f"{API}/orders/{pending.order_id}/handoff-tokens",
+    error = assert_error(response, 409, "handoff_leg_mismatch")
+    assert error["details"]["issuable_statuses"] == ["pending", "offered", "assigned",
+                                                     "at_pickup"]
+    assert "pending or offered or assigned or at_pickup" in error["message"]
+    response = await client.post(f"{API}/orders/{case.order_id}/handoff-tokens",
                                  json={"leg": "sideways"}, headers=cast.seller.headers)
     assert_error(response, 422, "validation_error")
+
+
+# --- codes minted before a courier is assigned (the seller labels the parcel when packing) -------
+
+async def test_codes_are_minted_as_soon_as_the_order_exists(client, new_case, cast):
+    case = await new_case(assign=False)
+    pickup = await issue(client, case, "pickup")
+    dropoff = await issue(client, case, "dropoff")
+    assert "c" not in json.loads(unb64(pickup["token"].split(".")[1]))  # names no courier
+    # Scanned while nobody is assigned: the leg is not due, and the error says what it waits for.
+    error = assert_error(await scan(client, cast.courier, pickup["token"]), 409,
+                         "handoff_leg_mismatch")
+    assert error["details"]["due_statuses"] == ["assigned", "at_pickup"]
+    assert "assigned or at_pickup" in error["message"]
+    response = await client.post(f"{API}/handoffs/scan", json={"token": pickup["token"], **INSIDE},
+                                 headers={**cast.courier.headers, "Accept-Language": "ru"})
+    assert "assigned или at_pickup" in response.json()["error"]["message"]
+    # Once a courier is assigned, that courier (and nobody else) takes the parcel with it.
+    await client.post(f"{API}/orders/{case.order_id}/assign",
+                      json={"courier_id": cast.courier.courier_id},
+                      headers=cast.dispatcher.headers)
+    assert_error(await scan(client, cast.other_courier, pickup["token"]), 403,
+                 "handoff_wrong_courier")
+    # The drop-off code is not due before the pickup.
+    error = assert_error(await scan(client, cast.courier, dropoff["token"], at=INSIDE_2), 409,
+                         "handoff_leg_mismatch")
+    assert error["details"]["due_statuses"] == ["picked_up", "at_dropoff"]
+    response = await scan(client, cast.courier, pickup["token"])
+    assert response.status_code == 200, response.text
+    response = await scan(client, cast.courier, dropoff["token"], at=INSIDE_2)
+    assert response.status_code == 200, response.text
+    assert response.json()["status"] == "delivered"
+
+
+async def test_an_unnamed_token_serves_the_courier_assigned_at_scan_time(client, new_case, cast):
+    case = await new_case(assign=False)
+    token = (await issue(client, case, "pickup"))["token"]
+    for courier in (cast.other_courier, cast.courier):  # reassigned before the scan
+        response = await client.post(f"{API}/orders/{case.order_id}/assign",
+                                      json={"courier_id": courier.courier_id},
+                                      headers=cast.dispatcher.headers)
+        assert response.status_code == 200, response.text
+    assert_error(await scan(client, cast.other_courier, token), 403, "handoff_wrong_courier")
+    response = await scan(client, cast.courier, token)
+    assert response.status_code == 200, response.text
+    assert response.json()["custody_entry"]["courier_id"] == cast.courier.courier_id
+
+
+async def test_a_token_minted_after_assignment_still_names_its_courier(client, new_case, cast):
+    case = await new_case()
+    token = (await issue(client, case, "pickup"))["token"]
+    assert json.loads(unb64(token.split(".")[1]))["c"] == cast.courier.courier_id
 
 
 async def test_qr_images_show_the_live_token(client, new_case, cast):

@@ -2,6 +2,9 @@
 
 import asyncio
 import uuid
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import text
 
 from tests.conftest import INSIDE, INSIDE_2, OUTSIDE, order_body
 
@@ -19,9 +22,9 @@ async def test_create_answers_201_with_a_pending_order(client, actors):
     seller = await actors.make("seller")
     buyer = await actors.make("buyer")
     body = order_body(buyer_id=buyer.id, cod_amount="125000.50",
-                      pickup_window={"start": "2026-11-28T10:00:00+05:00",
-                                     "end": "2026-11-28T12:00:00+05:00"},
-                      dropoff_window={"start": 1795850000, "end": 1795860000})
+                      pickup_window={"start": "2036-11-28T10:00:00+05:00",
+                                     "end": "2036-11-28T12:00:00+05:00"},
+                      dropoff_window={"start": 2111470000, "end": 2111480000})
     response = await client.post("/api/v1/orders", json=body, headers=seller.headers)
     assert response.status_code == 201, response.text
     order = response.json()
@@ -30,7 +33,7 @@ async def test_create_answers_201_with_a_pending_order(client, actors):
     assert order["pickup"] == {**INSIDE, "address": "Amir Temur 1"}
     assert order["dropoff"] == {**INSIDE_2, "address": "Navoi 10"}
     assert order["cod_amount"] == "125000.50"
-    assert order["pickup_window"]["start"].startswith("2026-11-28T05:00:00")
+    assert order["pickup_window"]["start"].startswith("2036-11-28T05:00:00")
 
 
 async def test_idempotent_replay_returns_the_first_answer_and_stores_once(client, actors, app):
@@ -95,14 +98,14 @@ async def test_duplicate_external_id_conflicts_and_names_the_existing_order(clie
 async def test_bad_inputs_are_refused_and_store_nothing(client, actors, app):
     seller = await actors.make("seller")
     courier = await actors.make("courier")
-    window = {"start": "2026-11-28T12:00:00Z", "end": "2026-11-28T10:00:00Z"}
+    window = {"start": "2036-11-28T12:00:00Z", "end": "2036-11-28T10:00:00Z"}
     cases = [
         (order_body(pickup={"lat": 91, "lon": 69.2}), "validation_error"),
         (order_body(dropoff={"lat": 41.3, "lon": -181}), "validation_error"),
         (order_body(pickup={"lat": "north", "lon": 69.2}), "validation_error"),
         (order_body(pickup_window=window), "validation_error"),
-        (order_body(pickup_window={"start": "2026-11-28T10:00:00",
-                                   "end": "2026-11-28T12:00:00"}), "validation_error"),
+        (order_body(pickup_window={"start": "2036-11-28T10:00:00",
+                                   "end": "2036-11-28T12:00:00"}), "validation_error"),
         (order_body(size=0), "validation_error"),
         (order_body(cod_amount="-5"), "validation_error"),
         (order_body(cod_amount="1.234"), "validation_error"),
@@ -110,9 +113,9 @@ async def test_bad_inputs_are_refused_and_store_nothing(client, actors, app):
         (order_body(buyer_id=courier.id), "invalid_buyer"),
         (order_body(pickup={**OUTSIDE}), "outside_service_area"),
         (order_body(dropoff={**OUTSIDE}), "outside_service_area"),
-        (order_body(pickup_window={"start": "2026-11-28T12:00:00Z", "end": "2026-11-28T13:00:00Z"},
-                    dropoff_window={"start": "2026-11-28T09:00:00Z",
-                                    "end": "2026-11-28T10:00:00Z"}), "invalid_window"),
+        (order_body(pickup_window={"start": "2036-11-28T12:00:00Z", "end": "2036-11-28T13:00:00Z"},
+                    dropoff_window={"start": "2036-11-28T09:00:00Z",
+                                    "end": "2036-11-28T10:00:00Z"}), "invalid_window"),
     ]
     before = await _count_orders(app)
     for body, code in cases:
@@ -325,3 +328,62 @@ async def test_a_courier_sees_orders_broadcast_to_it(client, actors, make_order,
     assert seen.status_code == 200 and seen.json()["status"] == "offered"
     assert seen.json()["courier_id"] is None
     assert (await client.get(url, headers=bystander.headers)).status_code == 404
+
+
+# --- refused at creation rather than found unservable later --------------------------------------
+
+async def test_pickup_and_pickup_place_together_are_contradictory(client, actors, app):
+    seller = await actors.make("seller")
+    place = (await client.post("/api/v1/pickup-places", headers=seller.headers,
+                               json={"name": "Shop", **INSIDE})).json()
+    before = await _count_orders(app)
+    response = await client.post("/api/v1/orders", headers=seller.headers,
+                                 json=order_body(pickup_place_id=place["id"]))
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "contradictory_pickup"
+    assert error["details"]["fields"] == ["pickup", "pickup_place_id"]
+    assert await _count_orders(app) == before
+
+
+async def test_an_order_no_courier_could_ever_carry_is_refused(client, actors, app):
+    seller = await actors.make("seller")
+    await actors.make("courier", capacity=7)
+    async with app.state.sessionmaker() as session:
+        largest = await session.scalar(text("SELECT max(capacity) FROM couriers"))
+    assert largest < 1000, "a test courier carries more than any order may weigh"
+    before = await _count_orders(app)
+    response = await client.post("/api/v1/orders", headers={**seller.headers,
+                                                             "Accept-Language": "ru"},
+                                 json=order_body(size=largest + 1))
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["code"] == "order_too_large"
+    assert error["details"] == {"size": largest + 1, "largest_capacity": largest,
+                                "field": "size", "limit": largest}
+    assert f"({largest})" in error["message"] and "вместимости" in error["message"]
+    assert await _count_orders(app) == before
+    fits = await client.post("/api/v1/orders", headers=seller.headers,
+                             json=order_body(size=largest))
+    assert fits.status_code == 201, fits.text
+
+
+async def test_a_window_already_past_is_refused(client, actors, app):
+    seller = await actors.make("seller")
+    now = datetime.now(UTC)
+    past = {"start": (now - timedelta(hours=2)).isoformat(),
+            "end": (now - timedelta(minutes=1)).isoformat()}
+    before = await _count_orders(app)
+    for field in ("pickup_window", "dropoff_window"):
+        response = await client.post("/api/v1/orders", headers=seller.headers,
+                                     json=order_body(**{field: past}))
+        assert response.status_code == 422, response.text
+        error = response.json()["error"]
+        assert error["code"] == "window_passed" and error["details"]["window"] == field
+        assert error["details"]["end"].endswith("Z") and field in error["message"]
+    assert await _count_orders(app) == before
+    open_now = {"start": (now - timedelta(minutes=5)).isoformat(),
+                "end": (now + timedelta(hours=1)).isoformat()}
+    response = await client.post("/api/v1/orders", headers=seller.headers,
+                                 json=order_body(pickup_window=open_now))
+    assert response.status_code == 201, response.text

@@ -27,7 +27,7 @@ async def test_places_are_private_to_their_seller(client, actors):
     response = await client.post("/api/v1/orders", headers=other.headers, json=body)
     assert response.status_code == 404
     assert (await client.get("/api/v1/pickup-places", headers=other.headers)).json() == {
-        "items": []}
+        "items": [], "next_cursor": None}
 
 
 async def test_bad_places_are_refused(client, actors):

@@ -12,7 +12,7 @@ ROLES = ("admin", "dispatcher", "seller", "courier", "buyer")
 @pytest.fixture(scope="module")
 async def cast(actors):
     """One actor per role; the seller owns the orders, the courier is assigned to them."""
-    return {role: await actors.make(role, capacity=1000) for role in ROLES}
+    return {role: await actors.make(role, capacity=500) for role in ROLES}
 
 
 async def _fresh_order(client, cast) -> dict:

@@ -68,6 +68,36 @@ async def test_rejections_carry_reasons(client, app):
         2: "zero_coordinates", 3: "invalid_coordinates", 4: "future_timestamp",
         5: "past_timestamp", 6: "poor_accuracy", 7: "duplicate", 8: "out_of_order",
         9: "impossible_speed", 10: "malformed_point"}
+    details = {r["seq"]: r["details"] for r in body["rejected"]}
+    assert details[9]["field"] == "speed" and details[9]["limit"] == 70.0
+    assert details[9]["value"] > 70 and details[9]["distance_m"] > 100_000
+    assert details[10] == {"field": "lat", "value": "x", "problem": "not a number"}
+    assert details[6] == {"field": "acc", "value": 5000, "limit": 200.0}
+    assert details[4]["field"] == "ts" and details[4]["value"] > details[4]["limit"]
+
+
+async def test_a_first_fix_far_outside_every_service_area_is_flagged(client, app):
+    """A first fix in the Caspian Sea is not taken as the courier's position."""
+    await app.state.tracking.refresh_service_area()
+    courier = await quick_actor(app, "courier")
+    now = time.time()
+    caspian = {"seq": 1, "lat": 41.0, "lon": 51.0, "ts": now - 5}
+    response = await client.post("/api/v1/tracking/positions", headers=courier.headers,
+                                 json={"type": "positions", "points": [caspian]})
+    body = response.json()
+    assert body["accepted"] == 0 and body["seq"] == 1
+    [rejected] = body["rejected"]
+    assert rejected["reason"] == "far_outside_service_area"
+    assert rejected["details"]["field"] == "lat,lon"
+    assert rejected["details"]["value"] == [41.0, 51.0]
+    assert rejected["details"]["distance_m"] > rejected["details"]["limit"] == 50_000
+    assert await stored_seqs(app, courier.courier_id) == []
+    live = await app.state.dispatch.positions.latest([courier.courier_id])
+    assert courier.courier_id not in live
+    # A first fix in town is taken, and from there the speed filter judges what follows.
+    response = await client.post("/api/v1/tracking/positions", headers=courier.headers,
+                                 json=points(2, 2, t0=now - 3))
+    assert response.json()["accepted"] == 2
 
 
 @pytest.mark.parametrize("role", ["dispatcher", "seller", "buyer", "admin"])

@@ -187,6 +187,24 @@ def test_signed_token_with_mistyped_claims_is_malformed(ring):
         verify_handoff_token(f"{header}.{payload}.{signature}", ring)
 
 
+def test_a_token_minted_before_assignment_names_no_courier(ring):
+    original = claims(courier_id=None)
+    token = sign_handoff_token(original, ring)
+    assert "c" not in json.loads(unb64(token.split(".")[1]))
+    assert verify_handoff_token(token, ring) == original
+
+
+@pytest.mark.parametrize("courier", [None, 0, -3, "7", 1.5])
+def test_a_present_courier_claim_must_be_a_positive_integer(ring, courier):
+    key = ring.signing_key
+    header = b64(json.dumps({"alg": "EdDSA", "kid": key.kid}, separators=(",", ":")).encode())
+    payload = b64(json.dumps({"o": 1, "l": "p", "c": courier, "jti": new_token_id(),
+                              "iat": NOW_S, "exp": NOW_S + TTL_S}).encode())
+    signature = b64(key.private_key.sign(f"{header}.{payload}".encode()))
+    with pytest.raises(HandoffTokenMalformed):
+        verify_handoff_token(f"{header}.{payload}.{signature}", ring)
+
+
 def test_time_window_is_checked_at_the_scan_time():
     c = claims()
     check_token_time(c, at_s=NOW_S)

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from tracking.filters import FilterConfig, check_fix
+from tracking.filters import FilterConfig, ServiceBounds, check_fix, explain_fix
 from tracking.fixes import Fix, Reason
 
 NOW_S = 1_764_331_200.0
@@ -62,3 +62,32 @@ def test_small_jumps_are_jitter_not_impossible_speed():
     # 40 m in 0.1 s is 400 m/s, but below the minimum jump the filter ignores.
     jitter = fix(lat=41.30036, lon=69.2, ts_s=LAST.ts_s + 0.1)
     assert check_fix(jitter, LAST, CONFIG, NOW_S) is None
+
+
+TASHKENT = ServiceBounds(((41.25, 69.20, 41.36, 69.36),))
+
+
+def test_a_fix_without_a_recent_predecessor_is_held_against_the_service_area():
+    config = FilterConfig(service_area=TASHKENT)
+    caspian = fix(lat=41.0, lon=51.0)
+    reason, details = explain_fix(caspian, None, config, NOW_S)
+    assert reason is Reason.FAR_OUTSIDE_SERVICE_AREA
+    assert details["field"] == "lat,lon" and details["limit"] == 50_000.0
+    assert details["distance_m"] > 1_000_000
+    # Just outside town is fine; so is anything with no zones known or the filter off.
+    assert explain_fix(fix(lat=41.40, lon=69.30), None, config, NOW_S) is None
+    assert explain_fix(caspian, None, FilterConfig(), NOW_S) is None
+    assert explain_fix(caspian, None, FilterConfig(service_area=TASHKENT,
+                                                   first_fix_max_distance_m=None), NOW_S) is None
+    # After a long gap the last fix says nothing: the area does.
+    old = Fix(lat=41.3, lon=69.2, ts_s=NOW_S - 3600)
+    assert explain_fix(caspian, old, config, NOW_S)[0] is Reason.FAR_OUTSIDE_SERVICE_AREA
+
+
+def test_every_refusal_names_its_field_value_and_limit():
+    for changes in ({"lat": 91.0}, {"ts_s": NOW_S + 301}, {"accuracy_m": 500.0},
+                    {"ts_s": LAST.ts_s}, {"lat": 41.318}):
+        reason, details = explain_fix(fix(**changes), LAST, CONFIG, NOW_S)
+        assert {"field", "value", "limit"} <= set(details), reason
+    _, speed = explain_fix(fix(lat=41.318), LAST, CONFIG, NOW_S)
+    assert speed["field"] == "speed" and speed["value"] > speed["limit"] == 70.0

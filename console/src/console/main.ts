@@ -441,7 +441,7 @@ function onFeed(message: FeedMessage): void {
       break;
     }
     case "handoff_refused": {
-      pushAlert({ key: `refused-${message.courier_id}-${message.at}`, at: message.at, kind: "refused", orderId: message.order_id, courierId: message.courier_id, text: message.code });
+      pushAlert({ key: `refused-${message.courier_id}-${message.at}`, at: Date.parse(message.at) / 1000, kind: "refused", orderId: message.order_id, courierId: message.courier_id, text: message.code });
       break;
     }
     case "error": {
