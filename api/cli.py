@@ -59,7 +59,7 @@ def _serve(args: argparse.Namespace) -> int:
         raise SystemExit(f"courier: configuration error: {exc}") from None
     uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, ws="websockets-sansio", loop="uvloop",
-                log_level=args.log_level, proxy_headers=True)
+                log_level=args.log_level, proxy_headers=True, access_log=args.access_log)
     return 0
 
 
@@ -157,6 +157,8 @@ def _dispatch(argv: list[str]) -> int:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
     serve.add_argument("--log-level", default="info")
+    serve.add_argument("--no-access-log", dest="access_log", action="store_false",
+                       help="do not log every request (warnings and errors still are)")
 
     db = commands.add_parser("db", help="database migrations")
     db.add_argument("action", choices=["upgrade", "downgrade"])

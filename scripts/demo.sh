@@ -42,7 +42,8 @@ stop() {
 }
 trap stop INT TERM HUP
 
-"$BIN/courier" serve --host "$HOST" --port "$PORT" &
+# The simulated city makes a dozen requests a second: keep them out of the terminal.
+"$BIN/courier" serve --host "$HOST" --port "$PORT" --no-access-log &
 server=$!
 
 ready=""
