@@ -135,14 +135,16 @@ async def test_two_worker_processes_elect_one_planner_and_the_survivor_takes_ove
 
 
 async def test_a_new_order_wakes_the_leader_which_plans_it(app, client, actors, make_order,
-                                                          settings):
+                                                          settings, quiet_city):
     """The background loop (off in tests by default), switched on for one runtime: the order
     router's trigger reaches it over Redis and a cycle offers the order long before the
-    30 s timer would."""
+    30 s timer would. The runtime's own watcher, which would also notice the new order,
+    polls only once an hour here: the Redis trigger alone wakes it."""
     from api.dispatch_runtime import DispatchRuntime
 
     looped = settings.model_copy(update={"dispatch_loop": True, "dispatch_interval_s": 30.0,
                                          "dispatch_debounce_s": 0.1,
+                                         "dispatch_watch_s": 3600.0,
                                          "dispatch_solver_time_s": 0.2})
     runtime = DispatchRuntime(looped, state=app.state, engine=app.state.engine,
                               sessionmaker=app.state.sessionmaker, redis=app.state.redis)
