@@ -71,7 +71,9 @@ demo: demo-data
 
 # Tests run in a random order (pytest-randomly); the seed is printed first, and
 # `make test TEST_SEED=N` runs that order again.
-TEST_SEED ?= $(shell od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+ifndef TEST_SEED
+TEST_SEED := $(shell od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+endif
 
 test: services
 	@echo "random test order: seed $(TEST_SEED) (make test TEST_SEED=$(TEST_SEED) repeats it)"
