@@ -69,11 +69,19 @@ demo: demo-data
 		DEMO_COURIERS=$(DEMO_COURIERS) DEMO_ORDERS_PER_HOUR=$(DEMO_ORDERS_PER_HOUR) \
 		DEMO_LIVE_LOG=$(DEMO_LIVE_LOG) scripts/demo.sh
 
+# Tests run in a random order (pytest-randomly); the seed is printed first, and
+# `make test TEST_SEED=N` runs that order again.
+ifndef TEST_SEED
+TEST_SEED := $(shell od -An -N2 -tu2 /dev/urandom | tr -d ' ')
+endif
+
 test: services
-	$(BIN)/python -m pytest -q
+	@echo "random test order: seed $(TEST_SEED) (make test TEST_SEED=$(TEST_SEED) repeats it)"
+	$(BIN)/python -m pytest -q -p randomly --randomly-seed=$(TEST_SEED)
 
 test-fast: services
-	$(BIN)/python -m pytest -q -m "not slow"
+	@echo "random test order: seed $(TEST_SEED) (make test-fast TEST_SEED=$(TEST_SEED) repeats it)"
+	$(BIN)/python -m pytest -q -p randomly --randomly-seed=$(TEST_SEED) -m "not slow"
 
 lint: install
 	$(BIN)/ruff check .

@@ -360,6 +360,179 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Первая координата находится далеко за пределами всех зон обслуживания.",
         "uz": "Birinchi joylashuv barcha xizmat hududlaridan juda uzoqda.",
     },
+    "courier_over_capacity": {
+        "en": "The courier has no room for this order.",
+        "ru": "У курьера нет места для этого заказа.",
+        "uz": "Kuryerda bu buyurtma uchun joy yo'q.",
+    },
+    "duplicate_external_id": {
+        "en": "This seller already has an order with this external id.",
+        "ru": "У этого продавца уже есть заказ с таким внешним идентификатором.",
+        "uz": "Bu sotuvchida shu tashqi identifikatorli buyurtma allaqachon bor.",
+    },
+    "duplicate_order": {
+        "en": "This order already exists.",
+        "ru": "Такой заказ уже существует.",
+        "uz": "Bu buyurtma allaqachon mavjud.",
+    },
+    "invalid_window": {
+        "en": "The time window is invalid: it must end after it starts, and the dropoff window "
+              "cannot close before the pickup window opens.",
+        "ru": "Некорректное временное окно: оно должно заканчиваться позже, чем начинается, "
+              "а окно доставки не может закрываться раньше открытия окна забора.",
+        "uz": "Vaqt oynasi noto'g'ri: u boshlanganidan keyin tugashi kerak, yetkazish oynasi esa "
+              "olib ketish oynasi ochilishidan oldin yopilmasligi kerak.",
+    },
+    "invalid_buyer": {
+        "en": "The buyer must be a user with the buyer role.",
+        "ru": "Покупателем может быть только пользователь с ролью покупателя.",
+        "uz": "Xaridor xaridor roliga ega foydalanuvchi bo'lishi kerak.",
+    },
+    "seller_required": {
+        "en": "A seller must be given.",
+        "ru": "Необходимо указать продавца.",
+        "uz": "Sotuvchini ko'rsatish kerak.",
+    },
+    "user_not_courier": {
+        "en": "Only a user with the courier role can be a courier.",
+        "ru": "Курьером может быть только пользователь с ролью курьера.",
+        "uz": "Faqat kuryer roliga ega foydalanuvchi kuryer bo'la oladi.",
+    },
+    "position_required": {
+        "en": "A shift starts at a position: give lat and lon.",
+        "ru": "Смена начинается в определённой точке: укажите lat и lon.",
+        "uz": "Smena ma'lum joydan boshlanadi: lat va lon ni ko'rsating.",
+    },
+    "invalid_shift_end": {
+        "en": "The shift must end in the future.",
+        "ru": "Смена должна заканчиваться в будущем.",
+        "uz": "Smena kelajakda tugashi kerak.",
+    },
+    "shift_already_started": {
+        "en": "The shift has already started.",
+        "ru": "Смена уже началась.",
+        "uz": "Smena allaqachon boshlangan.",
+    },
+    "shift_not_started": {
+        "en": "No shift is running.",
+        "ru": "Смена не начата.",
+        "uz": "Smena boshlanmagan.",
+    },
+    "too_many_points": {
+        "en": "Too many points in one request.",
+        "ru": "Слишком много точек в одном запросе.",
+        "uz": "Bitta so'rovda nuqtalar juda ko'p.",
+    },
+    "point_off_network": {
+        "en": "A point is too far from any road.",
+        "ru": "Точка находится слишком далеко от дорог.",
+        "uz": "Nuqta yo'llardan juda uzoqda.",
+    },
+    "no_route": {
+        "en": "There is no route between these points.",
+        "ru": "Между этими точками нет маршрута.",
+        "uz": "Bu nuqtalar orasida marshrut yo'q.",
+    },
+    "invalid_point": {
+        "en": "A coordinate is out of range.",
+        "ru": "Координата вне допустимого диапазона.",
+        "uz": "Koordinata ruxsat etilgan oraliqdan tashqarida.",
+    },
+    "unknown_profile": {
+        "en": "Unknown travel profile; use foot, bicycle, scooter or car.",
+        "ru": "Неизвестный профиль передвижения; используйте foot, bicycle, scooter или car.",
+        "uz": "Noma'lum harakat profili; foot, bicycle, scooter yoki car dan foydalaning.",
+    },
+    "unknown_vehicle": {
+        "en": "Unknown vehicle type.",
+        "ru": "Неизвестный тип транспорта.",
+        "uz": "Noma'lum transport turi.",
+    },
+    "invalid_network_name": {
+        "en": "A network name may hold only a-z, 0-9, _ and -.",
+        "ru": "Имя сети может содержать только a-z, 0-9, _ и -.",
+        "uz": "Tarmoq nomida faqat a-z, 0-9, _ va - bo'lishi mumkin.",
+    },
+    "invalid_osm_file": {
+        "en": "The OpenStreetMap file cannot be read or holds no roads.",
+        "ru": "Файл OpenStreetMap не читается или не содержит дорог.",
+        "uz": "OpenStreetMap faylini o'qib bo'lmaydi yoki unda yo'llar yo'q.",
+    },
+    "osm_file_not_found": {
+        "en": "The OpenStreetMap file does not exist.",
+        "ru": "Файл OpenStreetMap не найден.",
+        "uz": "OpenStreetMap fayli topilmadi.",
+    },
+    "network_not_found": {
+        "en": "There is no road network of this name.",
+        "ru": "Дорожной сети с таким именем нет.",
+        "uz": "Bunday nomli yo'l tarmog'i yo'q.",
+    },
+    "profile_not_built": {
+        "en": "The road network was built without this travel profile.",
+        "ru": "Дорожная сеть построена без этого профиля передвижения.",
+        "uz": "Yo'l tarmog'i bu harakat profilisiz qurilgan.",
+    },
+    "network_build_failed": {
+        "en": "The road network could not be built.",
+        "ru": "Не удалось построить дорожную сеть.",
+        "uz": "Yo'l tarmog'ini qurib bo'lmadi.",
+    },
+    "travel_unavailable": {
+        "en": "Travel times are unavailable right now; try again shortly.",
+        "ru": "Время в пути сейчас недоступно; повторите попытку позже.",
+        "uz": "Yo'l vaqtlari hozir mavjud emas; birozdan so'ng qayta urinib ko'ring.",
+    },
+    "map_store_unavailable": {
+        "en": "The map database cannot be reached.",
+        "ru": "База данных карты недоступна.",
+        "uz": "Xarita ma'lumotlar bazasiga ulanib bo'lmaydi.",
+    },
+    "invalid_file": {
+        "en": "The file cannot be read or holds no features.",
+        "ru": "Файл не читается или не содержит объектов.",
+        "uz": "Faylni o'qib bo'lmaydi yoki unda obyektlar yo'q.",
+    },
+    "console_not_built": {
+        "en": "The console is not built; run `make install`.",
+        "ru": "Консоль не собрана; выполните `make install`.",
+        "uz": "Konsol yig'ilmagan; `make install` buyrug'ini bajaring.",
+    },
+    "http_error": {
+        "en": "The request cannot be served.",
+        "ru": "Запрос не может быть выполнен.",
+        "uz": "So'rovni bajarib bo'lmaydi.",
+    },
+    "invalid_input": {
+        "en": "The input is invalid.",
+        "ru": "Некорректные входные данные.",
+        "uz": "Kiritilgan ma'lumotlar noto'g'ri.",
+    },
+    "conflict": {
+        "en": "The request conflicts with the current state.",
+        "ru": "Запрос противоречит текущему состоянию.",
+        "uz": "So'rov joriy holatga zid.",
+    },
+    "dispatch_error": {
+        "en": "The dispatch request failed.",
+        "ru": "Не удалось выполнить запрос диспетчеризации.",
+        "uz": "Dispetcherlik so'rovini bajarib bo'lmadi.",
+    },
+    "handoff_error": {
+        "en": "The handoff cannot be recorded.",
+        "ru": "Передачу не удаётся зафиксировать.",
+        "uz": "Topshirishni qayd etib bo'lmaydi.",
+    },
+    "tracking_error": {
+        "en": "The tracking data cannot be accepted.",
+        "ru": "Данные трекинга не могут быть приняты.",
+        "uz": "Kuzatuv ma'lumotlarini qabul qilib bo'lmaydi.",
+    },
+    "geodata_error": {
+        "en": "The map or travel-time request failed.",
+        "ru": "Не удалось выполнить запрос к карте или расчёт времени в пути.",
+        "uz": "Xarita yoki yo'l vaqti so'rovini bajarib bo'lmadi.",
+    },
 }
 
 

@@ -14,6 +14,9 @@ plain values (including property-based tests over random action sequences).
     picked_up / at_dropoff ──fail──> failed ──start_return──> returning
     returning ──complete_return──> returned;   failed ──retry──> pending
     pending / offered / assigned / at_pickup ──cancel──> cancelled
+    and the shortcuts: assigned ──pick_up──> picked_up and picked_up ──deliver──> delivered
+    (a handoff scan without an arrival report), at_pickup ──fail──> failed,
+    offered ──assign──> assigned
 """
 
 from __future__ import annotations

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -432,9 +433,12 @@ class Pacer:
     iteration cap: a fixed count would overrun the budget by seconds on a large problem,
     where one ejection step costs tens of milliseconds. The compiled loops keep no state
     between runs that the count could change, so the same seed and cap give the same result.
+    ``clock`` (``time.monotonic`` unless a test gives its own) is what ``deadline`` is read on.
     """
 
-    def __init__(self, deadline: float, max_iterations: int | None, slice_s: float = 0.02):
+    def __init__(self, deadline: float, max_iterations: int | None, slice_s: float = 0.02,
+                 *, clock: Callable[[], float] = time.monotonic):
+        self.clock = clock
         self.deadline = deadline
         self.left = max_iterations
         self.slice_s = slice_s
@@ -445,7 +449,7 @@ class Pacer:
 
     def next(self) -> int:
         """Iterations for the next run; 0 when the time or the cap is spent."""
-        now = time.monotonic()
+        now = self.clock()
         if now >= self.deadline or self.left == 0:
             return 0
         count = 1
@@ -458,7 +462,7 @@ class Pacer:
 
     def ran(self) -> None:
         """Record that the run :meth:`next` sized has finished."""
-        elapsed = time.monotonic() - self._started
+        elapsed = self.clock() - self._started
         self._per_step_s = max(elapsed / self._count, 1e-7)
         self.steps += self._count
         if self.left is not None:
@@ -513,8 +517,9 @@ def minimise_routes(
     worse_odds: float = 0.02,
     max_iterations: int | None = None,
     target_routes: int = 1,
+    clock: Callable[[], float] = time.monotonic,
 ) -> list[list[int]]:
-    """Fewer routes serving the same shipments, found before ``deadline`` (``time.monotonic``);
+    """Fewer routes serving the same shipments, found before ``deadline`` (on ``clock``);
     it stops early at ``target_routes``.
 
     ``routes`` must be a complete feasible plan (every shipment's pickup before its delivery
@@ -530,7 +535,7 @@ def minimise_routes(
     best = [list(r) for r in routes if r]
     _seed(seed)
     rng = np.random.default_rng(seed)
-    while len(best) > max(1, target_routes) and time.monotonic() < deadline:
+    while len(best) > max(1, target_routes) and clock() < deadline:
         victim = int(rng.integers(len(best)))
         kept = [r for k, r in enumerate(best) if k != victim]
         arr, lens = _as_arrays(inst, kept)
@@ -539,7 +544,7 @@ def minimise_routes(
         pool[: len(victims)] = victims
         pool_n = np.array([len(victims)], dtype=np.int64)
         counter = np.ones(n_pairs, dtype=np.int64)
-        pacer = Pacer(deadline, max_iterations)
+        pacer = Pacer(deadline, max_iterations, clock=clock)
         left = len(victims)
         while left and (run := pacer.next()):
             left = _ges(

@@ -14,6 +14,9 @@ It uses the compiled primitives of ``routing.ejection`` and the same plain-array
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import numpy as np
 from numba import njit
 
@@ -195,9 +198,10 @@ def shorten_routes(
     deviation: float = 0.02,
     regret_odds: float = 0.5,
     max_iterations: int | None = None,
+    clock: Callable[[], float] = time.monotonic,
 ) -> list[list[int]]:
     """The same shipments on no more routes, shortened by ruin and recreate until ``deadline``
-    (``time.monotonic``) or ``max_iterations`` steps."""
+    (on ``clock``) or ``max_iterations`` steps."""
     kept = [list(r) for r in routes if r]
     if not kept:
         return kept
@@ -207,7 +211,7 @@ def shorten_routes(
     best_arr, best_lens = arr.copy(), lens.copy()
     net, pairs = inst.net(), inst.pairs()
     _seed(seed)
-    pacer = Pacer(deadline, max_iterations)
+    pacer = Pacer(deadline, max_iterations, clock=clock)
     while run := pacer.next():
         _lns(
             arr,

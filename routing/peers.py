@@ -135,14 +135,18 @@ def solve_vroom(
     return schedule_routes(problem, sequences, solver="vroom")
 
 
-def solve_pyvrp(problem: Problem, *, time_limit_s: float, seed: int = 0) -> Plan:
-    """Solve with PyVRP's iterated local search for ``time_limit_s`` seconds."""
+def solve_pyvrp(problem: Problem, *, time_limit_s: float | None = None,
+                max_iterations: int | None = None, seed: int = 0) -> Plan:
+    """Solve with PyVRP's iterated local search for ``time_limit_s`` seconds or
+    ``max_iterations`` iterations, whichever ends first (at least one must be given)."""
+    if time_limit_s is None and max_iterations is None:
+        raise ValueError("give time_limit_s or max_iterations")
     _check(problem)
     if any(v.end_location is None for v in problem.vehicles):
         raise ProblemError("the PyVRP adapter needs a fixed end for every vehicle")
     try:
         import pyvrp
-        from pyvrp.stop import MaxRuntime
+        from pyvrp.stop import MaxIterations, MaxRuntime, MultipleCriteria
     except ImportError as e:  # pragma: no cover - depends on the environment
         raise PeerUnavailable("pyvrp is not installed") from e
 
@@ -199,7 +203,9 @@ def solve_pyvrp(problem: Problem, *, time_limit_s: float, seed: int = 0) -> Plan
             ),
             name=s.id,
         )
-    result = model.solve(MaxRuntime(time_limit_s), seed=seed, display=False)
+    stops = [] if time_limit_s is None else [MaxRuntime(time_limit_s)]
+    stops += [] if max_iterations is None else [MaxIterations(max_iterations)]
+    result = model.solve(MultipleCriteria(stops), seed=seed, display=False)
     sequences: list[list[StopRef]] = [[] for _ in problem.vehicles]
     next_free = [0] * len(type_vehicles)
     for route in result.best.routes():

@@ -167,6 +167,30 @@ def order_body(**overrides) -> dict:
     return body
 
 
+async def withdraw_open_work(app) -> None:
+    """Cancels every open order and sends every courier off shift, so that a planning cycle
+    sees only what the calling test makes: other tests' leftovers would otherwise be planned
+    alongside (and win work, or weigh on a re-plan's gain, by where they happen to be)."""
+    from sqlalchemy import text
+
+    async with app.state.sessionmaker() as session:
+        await session.execute(text(
+            "UPDATE orders SET status = 'cancelled' "
+            "WHERE status IN ('pending', 'offered', 'assigned')"))
+        await session.execute(text(
+            "UPDATE dispatch_offers SET state = 'withdrawn' WHERE state = 'pending'"))
+        await session.execute(text("DELETE FROM planned_stops"))
+        await session.execute(text(
+            "UPDATE couriers SET shift_state = 'off' WHERE shift_state <> 'off'"))
+        await session.commit()
+
+
+@pytest.fixture
+async def quiet_city(app) -> None:
+    """Nobody else's open orders or couriers on shift when the test starts."""
+    await withdraw_open_work(app)
+
+
 @pytest.fixture
 def make_order(client, actors):
     """Creates an order through the API (as a fresh seller unless one is given)."""

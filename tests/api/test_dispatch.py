@@ -2,29 +2,30 @@
 
 Travel times come from OSRM on `portland-central.osm.pbf` (car and bicycle profiles), built
 once into the geodata tests' cache under `var/test-networks` and reused while its source and
-recipe are unchanged. Couriers of other test modules sit in Tashkent, far off this network: they
-also prove that off-network places are planned around, not fatal.
+recipe are unchanged. Each test starts with no open order and no courier on shift but its own
+(other modules' leftovers would be planned alongside); one test puts a courier and an order in
+Tashkent, far off this network, to prove that off-network places are planned around, not fatal.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
-import math
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import orjson
 import pytest
-from sqlalchemy import any_, select, text, update
+from sqlalchemy import select, update
 
 from dispatch.dispatch_models import DispatchOffer, PlannedStop
 from dispatch.locations import point_ewkt
 from dispatch.models import Courier, Order
-from dispatch.planning import OrderState, build_problem
+from dispatch.planning import build_problem
 from dispatch.state_store import NoLivePositions, load_snapshot
 from routing.plan import StopKind, StopRef, schedule_routes
 from routing.validator import validate
+from tests.conftest import INSIDE, INSIDE_2, withdraw_open_work
 from tests.geodata.networks import TEST_NETWORKS_DIR, shared_osm
 
 PORTLAND = {"type": "Polygon", "coordinates": [[[-122.71, 45.475], [-122.565, 45.475],
@@ -69,16 +70,11 @@ async def portland(app):
 
 @pytest.fixture(autouse=True)
 async def _fresh_fleet(app, portland):
-    """Each test plans with its own couriers and orders: the previous tests' Portland couriers
-    go home and their open Portland orders are withdrawn."""
+    """Each test plans with its own couriers and orders only: every open order is withdrawn
+    and every courier goes home before it (and after it, for the next module)."""
+    await withdraw_open_work(app)
     yield
-    async with app.state.sessionmaker() as session:
-        await session.execute(update(Courier).where(portland == any_(Courier.zone_ids))
-                              .values(shift_state="off"))
-        await session.execute(text(
-            "UPDATE orders SET status = 'cancelled' WHERE status IN "
-            "('pending', 'offered', 'assigned') AND ST_X(pickup_location::geometry) < -100"))
-        await session.commit()
+    await withdraw_open_work(app)
 
 
 async def _courier(app, actors, zone_id: int, at: tuple[float, float], *, capacity: int = 3,
@@ -350,15 +346,78 @@ async def test_auto_accept_assigns_at_once_and_policies_can_be_chosen(
     assert [e["type"] for e in body["events"]][-2:] == ["offer", "accept"]
 
 
-async def test_every_order_state_the_planner_writes_is_consistent(app, portland):
-    """Offered orders name their courier; every planned stop belongs to a live order."""
+async def test_every_order_state_the_planner_writes_is_consistent(
+        app, client, actors, make_order, portland):
+    """After a batch cycle, an accept and a broadcast cycle, the planned stops joined to the
+    orders agree: an offered order names the courier of its one pending offer (a broadcast
+    names none until someone accepts, and is planned for nobody yet), an assigned order its
+    courier with no offer pending, and every planned stop belongs to a live order of the
+    courier it is planned for, its pickup before its drop-off."""
+    runtime = app.state.dispatch
+    dispatcher = await actors.make("dispatcher")
+    seller = await actors.make("seller")
+    couriers = [await _courier(app, actors, portland, at, capacity=2)
+                for at in (PIONEER_SQUARE, LLOYD, BUCKMAN)]
+    legs = [(PEARL, OLD_TOWN), (LLOYD, BUCKMAN), (BUCKMAN, HOSFORD), (GOOSE_HOLLOW, PEARL)]
+    orders = [await _order(make_order, seller, p, d) for p, d in legs]
+    first = _offer_of(await _run(client, dispatcher), orders[0]["id"])
+    taker = next(c for c in couriers if c.courier_id == first["courier_id"])
+    accepted = await client.post(f"/api/v1/offers/{first['id']}/accept", headers=taker.headers)
+    assert accepted.status_code == 200, accepted.text
+    shared = await _order(make_order, seller, OLD_TOWN, LLOYD)
+    saved = runtime.config
+    runtime.config = dataclasses.replace(saved, cascade_mode="broadcast", cascade_radius_m=5000)
+    try:
+        await _run(client, dispatcher, policy="cascade")
+    finally:
+        runtime.config = saved
+    ids = {o["id"] for o in orders} | {shared["id"]}
+
     async with app.state.sessionmaker() as session:
-        offered = (await session.scalars(select(Order).where(Order.status == "offered"))).all()
-        assert all(o.courier_id is not None for o in offered)
-        loaded = await load_snapshot(session, now=datetime.now(UTC),
-                                     positions=NoLivePositions())
-    assert all(isinstance(o, OrderState) for o in loaded.snapshot.orders)
-    assert all(math.isfinite(c.lat) for c in loaded.snapshot.couriers)
+        stops = (await session.scalars(select(PlannedStop).order_by(
+            PlannedStop.courier_id, PlannedStop.seq))).all()
+        stored = {o.id: o for o in await session.scalars(select(Order).where(
+            Order.id.in_(ids | {s.order_id for s in stops})))}
+        pending = (await session.execute(select(DispatchOffer.order_id, DispatchOffer.courier_id)
+                                         .where(DispatchOffer.order_id.in_(ids),
+                                                DispatchOffer.state == "pending"))).all()
+    offers_of = {i: sorted(c for o, c in pending if o == i) for i in ids}
+    stops_of = {i: [(s.courier_id, s.kind) for s in stops if s.order_id == i] for i in ids}
+
+    assert stored[orders[0]["id"]].status == "assigned"
+    assert stored[orders[0]["id"]].courier_id == taker.courier_id
+    assert offers_of[orders[0]["id"]] == []
+    assert stored[shared["id"]].status == "offered" and stored[shared["id"]].courier_id is None
+    assert len(offers_of[shared["id"]]) >= 2
+    assert stops_of[shared["id"]] == []
+    for order_id in ids - {shared["id"]}:
+        order = stored[order_id]
+        assert order.status in ("offered", "assigned"), (order_id, order.status)
+        if order.status == "offered":
+            assert offers_of[order_id] == [order.courier_id], order_id
+        assert stops_of[order_id] == [(order.courier_id, "pickup"),
+                                      (order.courier_id, "dropoff")], order_id
+    for stop in stops:  # everyone's, not only this test's
+        order = stored[stop.order_id]
+        assert order.status in ("offered", "assigned", "at_pickup", "picked_up", "at_dropoff",
+                                "returning"), (stop.order_id, order.status)
+        assert order.courier_id == stop.courier_id, stop.order_id
+
+
+async def test_off_network_couriers_and_orders_are_planned_around(
+        app, client, actors, make_order, portland):
+    """A courier and an order in Tashkent, far off the Portland network, do not stop the
+    Portland order from being offered."""
+    dispatcher = await actors.make("dispatcher")
+    courier = await _courier(app, actors, portland, PEARL)
+    stranger = await actors.make("courier")  # on shift in Tashkent
+    far_away = await make_order(None, pickup={**INSIDE, "address": "Amir Temur 1"},
+                                dropoff={**INSIDE_2, "address": "Navoi 10"})
+    order = await _order(make_order, None, PEARL, OLD_TOWN)
+    summary = await _run(client, dispatcher)
+    assert _offer_of(summary, order["id"])["courier_id"] == courier.courier_id
+    offered = _offer_of(summary, far_away["id"])
+    assert offered is None or offered["courier_id"] == stranger.courier_id
 
 
 async def test_a_broadcast_goes_to_the_first_courier_who_accepts(

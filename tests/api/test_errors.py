@@ -81,3 +81,32 @@ async def test_openapi_document_lists_the_contract(client):
                  "/api/v1/orders/{order_id}", "/api/v1/orders/{order_id}/assign",
                  "/api/v1/zones", "/healthz", "/readyz", "/metrics"):
         assert path in paths, path
+
+
+async def test_an_unexpected_failure_answers_the_envelope_with_500_and_no_internals(
+        app, actors, monkeypatch):
+    """A bug behind an endpoint: the caller gets the same envelope, translated, with nothing
+    of the exception in it (the server logs the traceback)."""
+    import httpx
+
+    import api.routers.zones
+
+    async def broken(*args, **kwargs):
+        raise RuntimeError("connection string postgresql://admin:hunter2@db leaked")
+
+    monkeypatch.setattr(api.routers.zones, "list_zones", broken)
+    dispatcher = await actors.make("dispatcher")
+    # The app re-raises after answering (so servers log it); this client only reads the answer.
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
+        answers = {language: await http.get("/api/v1/zones", headers={
+            **dispatcher.headers, "Accept-Language": language}) for language in ("en", "ru")}
+    for response in answers.values():
+        assert response.status_code == 500
+        assert response.headers["content-type"].startswith("application/json")
+        assert set(response.json()) == {"error"}
+        assert response.json()["error"]["code"] == "internal_error"
+        assert response.json()["error"]["details"] is None
+        assert "hunter2" not in response.text and "RuntimeError" not in response.text
+    assert answers["en"].json()["error"]["message"] == "Something went wrong on our side."
+    assert answers["ru"].json()["error"]["message"] == "На нашей стороне произошла ошибка."

@@ -10,7 +10,7 @@ import asyncio
 import base64
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -567,8 +567,15 @@ async def test_token_signed_by_an_unknown_key_is_refused(client, app, new_case):
 
 # --- offline scans -------------------------------------------------------------------------------
 
-async def test_offline_scan_inside_the_window_with_a_matching_track(client, app, new_case):
-    case = await new_case()
+async def own_courier_case(tracked_case) -> Case:
+    """A case whose courier is its own: the offline checks read the stored track around the
+    scan time, and other tests' points on a shared courier (at -30 min, ...) would count."""
+    case, courier = await tracked_case()
+    return Case(case.order_id, replace(case.cast, courier=courier))
+
+
+async def test_offline_scan_inside_the_window_with_a_matching_track(client, app, tracked_case):
+    case = await own_courier_case(tracked_case)
     scanned_at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=40)
     token = forge(app, case, issued_at_s=int(scanned_at.timestamp()) - 120)
     await add_track_point(app, case.cast.courier.courier_id,
@@ -581,8 +588,8 @@ async def test_offline_scan_inside_the_window_with_a_matching_track(client, app,
     assert body["custody_entry"]["at"].startswith(scanned_at.strftime("%Y-%m-%dT%H:%M:%S"))
 
 
-async def test_offline_scan_without_a_matching_track_is_refused(client, app, new_case):
-    case = await new_case()
+async def test_offline_scan_without_a_matching_track_is_refused(client, app, tracked_case):
+    case = await own_courier_case(tracked_case)
     scanned_at = datetime.now(UTC) - timedelta(minutes=30)
     token = forge(app, case, issued_at_s=int(scanned_at.timestamp()) - 60)
     # The courier's stored track was elsewhere at the time, and near the point only later.
@@ -595,8 +602,8 @@ async def test_offline_scan_without_a_matching_track_is_refused(client, app, new
     assert await snapshot(app, case.order_id) == before
 
 
-async def test_offline_scan_uploaded_after_the_window_is_refused(client, app, new_case):
-    case = await new_case()
+async def test_offline_scan_uploaded_after_the_window_is_refused(client, app, tracked_case):
+    case = await own_courier_case(tracked_case)
     scanned_at = datetime.now(UTC) - timedelta(hours=7)
     token = forge(app, case, issued_at_s=int(scanned_at.timestamp()) - 60)
     await add_track_point(app, case.cast.courier.courier_id, INSIDE, scanned_at)
@@ -606,8 +613,8 @@ async def test_offline_scan_uploaded_after_the_window_is_refused(client, app, ne
     assert await snapshot(app, case.order_id) == before
 
 
-async def test_offline_scan_after_the_token_expired_is_refused(client, app, new_case):
-    case = await new_case()
+async def test_offline_scan_after_the_token_expired_is_refused(client, app, tracked_case):
+    case = await own_courier_case(tracked_case)
     scanned_at = datetime.now(UTC) - timedelta(minutes=30)
     token = forge(app, case, issued_at_s=int(scanned_at.timestamp()) - 1200, ttl_s=900)
     await add_track_point(app, case.cast.courier.courier_id, INSIDE,

@@ -212,7 +212,7 @@ async def test_a_reimport_replaces_the_rows_and_the_tiles(client, settings, tmp_
 
     x, y, _, _ = tile_of(10.0, 10.0, 14)
     before = await get_tile(client, 14, x, y)
-    assert before.status_code == 200
+    assert before.status_code == 200 and "roads" in decode(before.content)
     # Same name, a city elsewhere: the old rows go, and the old tile with them.
     moved = write_osm(generate_city(size_km=1.5, seed=4, center=(-10.0, -10.0)),
                       tmp_path / "moved.osm.pbf")
@@ -225,7 +225,9 @@ async def test_a_reimport_replaces_the_rows_and_the_tiles(client, settings, tmp_
         if after.headers["etag"] != before.headers["etag"]:
             break
         await asyncio.sleep(0.1)
-    assert after.status_code == 204
+    # Its roads and water are gone (a zone another test drew there may still show: 200).
+    assert after.status_code == 204 or not {"roads", "water"} & set(decode(after.content))
     assert after.headers["etag"] != before.headers["etag"]
     x, y, _, _ = tile_of(-10.0, -10.0, 14)
-    assert (await get_tile(client, 14, x, y)).status_code == 200
+    moved_tile = await get_tile(client, 14, x, y)
+    assert moved_tile.status_code == 200 and "roads" in decode(moved_tile.content)

@@ -264,16 +264,39 @@ async def test_live_state_nearby_and_last_seen(client, app):
                              headers=courier.headers)).status_code == 403
 
 
-async def test_partition_maintenance_is_idempotent_and_points_land_in_daily_partitions(app):
-    from datetime import UTC, datetime
+async def test_partition_maintenance_is_idempotent_and_points_land_in_daily_partitions(
+        client, app):
+    """Points of days without a partition wait in the default partition; maintenance creates
+    the days' partitions once and moves the points into the partition of their own day."""
+    from datetime import UTC, datetime, timedelta
 
+    courier = await quick_actor(app, "courier")
+    # Four days ago: older than the partitions the migration made, younger than the
+    # tracking filters' oldest accepted point (seven days).
+    first_day = (datetime.now(UTC) - timedelta(days=4)).replace(hour=12, minute=0, second=0,
+                                                                 microsecond=0)
+    stamps = [first_day, first_day + timedelta(minutes=1), first_day + timedelta(days=1)]
+    batch = {"type": "positions", "points": [
+        {"seq": i + 1, "lat": 41.30 + i * 1e-4, "lon": 69.24, "ts": at.timestamp(), "acc": 5.0}
+        for i, at in enumerate(stamps)]}
+    response = await client.post("/api/v1/tracking/positions", json=batch,
+                                 headers=courier.headers)
+    assert response.status_code == 200 and response.json()["accepted"] == 3, response.text
+
+    async def partitions() -> list[tuple[str, float]]:
+        async with app.state.engine.connect() as conn:
+            rows = await conn.execute(text(
+                "SELECT tableoid::regclass::text, extract(epoch FROM recorded_at) "
+                "FROM positions WHERE courier_id = :c ORDER BY recorded_at"),
+                {"c": courier.courier_id})
+            return [(name, float(ts)) for name, ts in rows]
+
+    assert [name for name, _ in await partitions()] == ["positions_default"] * 3
     store = app.state.tracking.store
-    await store.ensure_partitions(first_day=datetime.now(UTC), days=3)
-    assert await store.ensure_partitions(first_day=datetime.now(UTC), days=3) == 0
-    async with app.state.engine.connect() as conn:
-        rows = (await conn.execute(text(
-            "SELECT tableoid::regclass::text, count(*) FROM positions GROUP BY 1"))).all()
-    assert rows and all(name.startswith("positions_20") for name, _ in rows)
+    assert await store.ensure_partitions(first_day=first_day, days=2) == 2
+    assert await store.ensure_partitions(first_day=first_day, days=2) == 0
+    assert await partitions() == [
+        (f"positions_{at:%Y%m%d}", pytest.approx(at.timestamp())) for at in stamps]
 
 
 async def test_stale_couriers_are_marked_once_and_unmarked_by_a_new_fix(app):

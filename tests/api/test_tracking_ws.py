@@ -143,12 +143,13 @@ async def test_a_dispatcher_that_never_reads_does_not_slow_ingest(server, app):
     async with ws_connect(f"{server.ws_url}/ws/dispatch", dispatcher.token,
                           max_queue=1) as feed:
         await recv_json(feed)  # the snapshot; from now on this dispatcher reads nothing
-        started = time.monotonic()
         async with ws_connect(f"{server.ws_url}/ws/courier", courier.token) as ws:
+            # Every batch is acknowledged while the feed is never read: an ingest that waited
+            # on the dispatcher would stall here (no wall-clock threshold: timing belongs in
+            # benchmarks/tracking_bench.py).
             for first in range(1, 500, 10):
                 await send_points(ws, range(first, first + 10), t0=t0)
                 assert (await recv_json(ws))["seq"] == first + 9
-        assert time.monotonic() - started < 20
         outboxes = list(app.state.tracking.hub._outboxes)
         assert all(o.pending() < 1000 for o in outboxes)  # bounded by couriers, not points
         seen = await wait_for_position(feed, courier.courier_id, lambda c: c["ts"] == t0 + 500,

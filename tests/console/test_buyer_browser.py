@@ -44,7 +44,7 @@ async def test_a_dead_link_says_so_plainly(web, phone: Page, console_built):
 
 
 async def test_the_buyer_sees_the_eta_and_only_their_drop_off_live(web, actors, client,
-                                                                  phone: Page):
+                                                                  phone: Page, quiet_city):
     page = phone
     dispatcher = await actors.make("dispatcher")
     seller = await actors.make("seller")

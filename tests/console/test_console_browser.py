@@ -120,7 +120,8 @@ async def make_order(client, seller, **extra) -> dict:
     return answer.json()
 
 
-async def test_selecting_a_courier_shows_its_route_and_etas(web, actors, client, console_page):
+async def test_selecting_a_courier_shows_its_route_and_etas(web, actors, client, console_page,
+                                                             quiet_city):
     page = console_page
     dispatcher = await actors.make("dispatcher")
     seller = await actors.make("seller")
@@ -135,8 +136,7 @@ async def test_selecting_a_courier_shows_its_route_and_etas(web, actors, client,
     route = (await client.get(f"/api/v1/couriers/{courier.courier_id}/route",
                               headers=dispatcher.headers)).json()
     ours = [(s["kind"], s["order_id"]) for s in route["stops"] if s["order_id"] == order["id"]]
-    assert ours == [("pickup", order["id"]), ("dropoff", order["id"])]  # (the planner may
-    # have given this courier other pending orders of the session too)
+    assert ours == [("pickup", order["id"]), ("dropoff", order["id"])]
 
     await sign_in(page, web, dispatcher)
     await page.locator(f"[data-courier-id='{courier.courier_id}']").click()

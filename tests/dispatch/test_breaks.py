@@ -28,13 +28,13 @@ def _snapshot() -> Snapshot:
     )
 
 
-@pytest.mark.parametrize("policy", [BatchPolicy(reassign_gain=0.0), NearestPolicy(),
-                                    CascadePolicy(radius_m=20_000),
+@pytest.mark.parametrize("policy", [BatchPolicy(reassign_gain=0.0, solution_limit=50),
+                                    NearestPolicy(), CascadePolicy(radius_m=20_000),
                                     CascadePolicy(radius_m=20_000, mode="broadcast")],
                          ids=["batch", "nearest", "cascade", "broadcast"])
 def test_a_resting_courier_keeps_its_work_and_gets_nothing_new(policy):
     snap = _snapshot()
-    decision = policy.decide(snap, matrices(snap), time_limit_s=0.3)
+    decision = policy.decide(snap, matrices(snap), time_limit_s=60.0)  # solutions bound batch
     assert validate(decision.problem, decision.plan).feasible
     # Its parcel on board and its accepted order stay on its route, in a sensible order.
     stops = [(s.order_id, s.kind) for s in decision.routes[1]]
@@ -67,7 +67,7 @@ def test_courier_may_serve_only_its_own_orders_while_resting():
 def test_with_only_resting_couriers_new_orders_wait():
     snap = Snapshot((resting(1, 0),), (order(12, 0.1, 0.2),
                                        order(10, 0.1, 0.3, status="picked_up", courier_id=1)))
-    decision = BatchPolicy().decide(snap, matrices(snap), time_limit_s=0.2)
+    decision = BatchPolicy(solution_limit=50).decide(snap, matrices(snap), time_limit_s=60.0)
     assert decision.offers == []
     assert [(s.order_id, s.kind) for s in decision.routes[1]] == [(10, "dropoff")]
     assert 12 not in decision.unservable

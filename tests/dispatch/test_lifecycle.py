@@ -1,5 +1,7 @@
 """The order state machine, with plain values and with random action sequences."""
 
+from pathlib import Path
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -74,18 +76,90 @@ def test_every_status_is_reachable_from_pending():
     assert reached == set(OrderStatus)
 
 
-@given(st.lists(st.sampled_from(list(Action)), max_size=40))
-def test_random_sequences_follow_the_table_exactly(actions):
-    status = OrderStatus.PENDING
+#: The lifecycle written out by hand from the README ("pending → offered → assigned →
+#: at_pickup → picked_up → at_dropoff → delivered, with failed → returning → returned and
+#: cancelled on the side") and the diagram in `dispatch/lifecycle.py`, not read from
+#: `TRANSITIONS`: (status, action) -> next status; every other pair is illegal.
+EXPECTED = {
+    # the main line
+    ("pending", "offer"): "offered",
+    ("offered", "accept"): "assigned",
+    ("assigned", "arrive_pickup"): "at_pickup",
+    ("at_pickup", "pick_up"): "picked_up",
+    ("picked_up", "arrive_dropoff"): "at_dropoff",
+    ("at_dropoff", "deliver"): "delivered",
+    # a handoff scan records the pickup or delivery without an arrival report first
+    ("assigned", "pick_up"): "picked_up",
+    ("picked_up", "deliver"): "delivered",
+    # offers answered or not, a dispatcher's hand
+    ("offered", "decline"): "pending",
+    ("offered", "expire"): "pending",
+    ("pending", "assign"): "assigned",
+    ("offered", "assign"): "assigned",
+    ("assigned", "reassign"): "assigned",
+    ("assigned", "unassign"): "pending",
+    # failure and the way back to the seller
+    ("at_pickup", "fail"): "failed",
+    ("picked_up", "fail"): "failed",
+    ("at_dropoff", "fail"): "failed",
+    ("failed", "start_return"): "returning",
+    ("returning", "complete_return"): "returned",
+    ("failed", "retry"): "pending",
+    # cancelled on the side: only while the parcel is still with the seller
+    ("pending", "cancel"): "cancelled",
+    ("offered", "cancel"): "cancelled",
+    ("assigned", "cancel"): "cancelled",
+    ("at_pickup", "cancel"): "cancelled",
+}
+STATUSES = ("pending", "offered", "assigned", "at_pickup", "picked_up", "at_dropoff",
+            "delivered", "failed", "cancelled", "returning", "returned")
+ACTIONS = ("offer", "accept", "decline", "expire", "assign", "reassign", "unassign",
+           "arrive_pickup", "pick_up", "arrive_dropoff", "deliver", "fail", "start_return",
+           "complete_return", "cancel", "retry")
+
+
+def test_the_statuses_and_actions_are_the_ones_written_out():
+    assert {s.value for s in OrderStatus} == set(STATUSES)
+    assert {a.value for a in Action} == set(ACTIONS)
+
+
+@pytest.mark.parametrize("status", STATUSES)
+def test_every_status_and_action_does_what_the_lifecycle_says(status):
+    for action in ACTIONS:
+        expected = EXPECTED.get((status, action))
+        if expected is None:
+            with pytest.raises(IllegalTransition):
+                next_status(status, action)
+        else:
+            assert next_status(status, action) == expected, (status, action)
+    assert {a.value for a in allowed_actions(status)} == {
+        a for (s, a) in EXPECTED if s == status}
+
+
+def test_the_readme_main_line_is_one_action_a_step():
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text("utf-8")
+    sentence = " ".join(readme[readme.index("The order lifecycle is a pure state machine"):]
+                        .split("Every change")[0].split())
+    main_line = sentence.split(": ", 1)[1].split(", with")[0]
+    side = sentence.split(", with ", 1)[1].split(" and cancelled")[0]
+    for line in (main_line, side):
+        steps = [s.strip() for s in line.split("→")]
+        assert len(steps) >= 3, line
+        for here, there in zip(steps, steps[1:], strict=False):
+            assert any(EXPECTED.get((here, a)) == there for a in ACTIONS), (here, there)
+
+
+@given(st.lists(st.sampled_from(ACTIONS), max_size=40))
+def test_random_sequences_follow_the_written_lifecycle(actions):
+    status = "pending"
     for action in actions:
-        expected = TRANSITIONS.get((status, action))
+        expected = EXPECTED.get((status, action))
         if expected is None:
             with pytest.raises(IllegalTransition):
                 next_status(status, action)
         else:
             status = next_status(status, action)
-            assert status is expected
-    assert status in set(OrderStatus)
+            assert status == expected
 
 
 @given(st.lists(st.sampled_from(list(Action)), max_size=40))

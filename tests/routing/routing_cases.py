@@ -2,13 +2,27 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from routing.problem import OnboardParcel, Problem, Shipment, Vehicle, Weights
 
 DATA = Path(__file__).resolve().parents[1] / "data"
+SHARED_DATA = Path(os.environ.get("COURIER_SHARED_DATA",
+                                  Path(__file__).resolve().parents[3] / "shared" / "data"))
+LILIM_DIR = SHARED_DATA / "lilim100"
+
+
+def shared_lilim(name: str | None = None) -> Path:
+    """A Li & Lim instance of the shared data (the folder without `name`). A missing one fails
+    the test, as a missing OSM extract does: the strongest solver tests never skip silently."""
+    path = LILIM_DIR if name is None else LILIM_DIR / name
+    if not path.exists():
+        pytest.fail(f"Li & Lim data missing: {path} (expected ../shared/data beside the repo)")
+    return path
 
 
 def line_matrix(positions: list[float]) -> np.ndarray:

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 
 import pytest
-from routing_cases import make_problem
+from routing_cases import make_problem, shared_lilim
 
 from routing import lilim
 from routing.ejection import EjectionInstance, Pacer, check_routes, minimise_routes, plan_cost
 from routing.lns import shorten_routes
 from routing.plan import StopKind, StopRef
 from routing.problem import Problem, Shipment, Stop, Vehicle, Weights
-from routing.solver import _ejection_instance, _Layout, _routes_from_plan, warm_up
-
-LILIM = Path(__file__).resolve().parents[3] / "shared" / "data" / "lilim100"
+from routing.solver import _ejection_instance, _Layout, _routes_from_plan
 
 
 def _instance(problem: Problem) -> tuple[EjectionInstance, _Layout]:
@@ -50,7 +49,7 @@ def test_merges_routes_when_one_vehicle_can_serve_them_all():
         make_problem(shipments, vehicles=vehicles, weights=Weights(per_vehicle=1000))
     )
     start = [_nodes(layout, s.id) for s in shipments]
-    routes = minimise_routes(instance, start, deadline=time.monotonic() + 10, max_iterations=500)
+    routes = minimise_routes(instance, start, deadline=math.inf, max_iterations=500)
     assert len(routes) == 1
     _assert_complete_plan(instance, routes)
 
@@ -64,7 +63,7 @@ def test_shipments_that_cannot_share_a_vehicle_keep_their_routes():
     ]
     instance, layout = _instance(make_problem(shipments, vehicles=vehicles))
     start = [_nodes(layout, "west"), _nodes(layout, "east")]
-    routes = minimise_routes(instance, start, deadline=time.monotonic() + 10, max_iterations=500)
+    routes = minimise_routes(instance, start, deadline=math.inf, max_iterations=500)
     assert len(routes) == 2
     _assert_complete_plan(instance, routes)
 
@@ -77,7 +76,7 @@ def test_capacity_limits_what_one_route_can_take():
     ]
     instance, layout = _instance(make_problem(shipments, vehicles=vehicles))
     start = [_nodes(layout, s.id) for s in shipments]
-    routes = minimise_routes(instance, start, deadline=time.monotonic() + 10, max_iterations=500)
+    routes = minimise_routes(instance, start, deadline=math.inf, max_iterations=500)
     assert len(routes) == 3
     _assert_complete_plan(instance, routes)
 
@@ -95,7 +94,7 @@ def test_same_seed_same_routes():
     instance, layout = _instance(problem)
     start = [_nodes(layout, s.id) for s in problem.shipments]  # one route per shipment
     runs = [
-        minimise_routes(instance, start, deadline=time.monotonic() + 60, seed=5, max_iterations=300)
+        minimise_routes(instance, start, deadline=math.inf, seed=5, max_iterations=300)
         for _ in range(2)
     ]
     assert runs[0] == runs[1]
@@ -111,7 +110,7 @@ def test_ruin_and_recreate_straightens_a_zigzag_route():
     instance, layout = _instance(make_problem(shipments, vehicles=vehicles))
     zigzag = [n for i in (9, 1, 7, 3, 5) for n in _nodes(layout, f"s{i}")]
     assert check_routes(instance, [zigzag])
-    routes = shorten_routes(instance, [zigzag], deadline=time.monotonic() + 10, max_iterations=2000)
+    routes = shorten_routes(instance, [zigzag], deadline=math.inf, max_iterations=2000)
     _assert_complete_plan(instance, routes)
     best, given = plan_cost(instance, [sorted(zigzag)]), plan_cost(instance, [zigzag])
     assert plan_cost(instance, routes) == best < given
@@ -123,7 +122,7 @@ def test_ruin_and_recreate_never_lengthens_the_plan():
     start = [_nodes(layout, s.id) for s in problem.shipments]
     for seed in range(3):
         routes = shorten_routes(
-            instance, start, deadline=time.monotonic() + 10, seed=seed, max_iterations=200
+            instance, start, deadline=math.inf, seed=seed, max_iterations=200
         )
         _assert_complete_plan(instance, routes)
         assert len(routes) <= len(start)
@@ -142,28 +141,43 @@ def test_only_identical_fleets_with_hard_windows_take_this_path():
     assert _ejection_instance(_Layout(make_problem(shipments, vehicles=same))) is not None
 
 
-@pytest.mark.skipif(not LILIM.exists(), reason="shared Li & Lim data not present")
 def test_lr202_needs_one_route_fewer_than_vrooms_plan():
     from routing.peers import solve_vroom
 
-    problem = lilim.read(LILIM / "lr202.txt")
+    problem = lilim.read(shared_lilim("lr202.txt"))
     instance, layout = _instance(problem)
-    start = _routes_from_plan(layout, layout.matrices(), solve_vroom(problem, time_limit_s=10))
+    start = _routes_from_plan(layout, layout.matrices(), solve_vroom(problem))
     start = [r for r in start if r]
     assert len(start) == 4  # the best-known solution has 3
     routes = minimise_routes(
-        instance, start, deadline=time.monotonic() + 120, seed=0, max_iterations=20_000
+        instance, start, deadline=math.inf, seed=0, max_iterations=20_000
     )
     assert len(routes) == 3
     _assert_complete_plan(instance, routes)
 
 
+class FakeClock:
+    """A clock the test moves: by hand, or by ``tick_s`` at every reading."""
+
+    def __init__(self, now: float = 1000.0, tick_s: float = 0.0) -> None:
+        self.now, self.tick_s, self.reads = now, tick_s, 0
+
+    def __call__(self) -> float:
+        self.reads += 1
+        self.now += self.tick_s
+        return self.now
+
+
 def test_pacer_sizes_runs_by_the_last_one_and_stops_at_the_cap():
-    pacer = Pacer(deadline=time.monotonic() + 60, max_iterations=1000, slice_s=0.5)
+    clock = FakeClock()
+    pacer = Pacer(deadline=clock.now + 60, max_iterations=1000, slice_s=0.5, clock=clock)
     assert pacer.next() == 1  # nothing measured yet
-    time.sleep(0.01)
+    clock.now += 0.01  # that step took 10 ms
     pacer.ran()
-    assert 5 <= pacer.next() <= 50  # ~0.5 s at 0.01-0.1 s a step
+    assert pacer.next() == 50  # 0.5 s at 10 ms a step
+    clock.now += 50 * 0.02  # and then they slowed down to 20 ms a step
+    pacer.ran()
+    assert pacer.next() == 25
     pacer.ran()
     while count := pacer.next():
         pacer.ran()
@@ -172,20 +186,40 @@ def test_pacer_sizes_runs_by_the_last_one_and_stops_at_the_cap():
 
 
 def test_pacer_stops_at_the_deadline():
-    pacer = Pacer(deadline=time.monotonic() - 1, max_iterations=None)
-    assert pacer.next() == 0
+    clock = FakeClock()
+    assert Pacer(deadline=clock.now - 1, max_iterations=None, clock=clock).next() == 0
+    assert Pacer(deadline=clock.now, max_iterations=None, clock=clock).next() == 0
 
 
-@pytest.mark.skipif(not LILIM.exists(), reason="shared Li & Lim data not present")
-def test_searches_end_near_their_deadline_on_a_full_size_instance():
-    problem = lilim.read(LILIM / "lrc201.txt")
+def test_pacer_never_sizes_a_run_past_the_deadline():
+    """Whatever a step costs, a run it sizes ends by the deadline (one step is the least run);
+    with no iteration cap it stops only because the clock says so."""
+    for step_s in (0.0001, 0.003, 0.07, 0.4):
+        clock = FakeClock()
+        deadline = clock.now + 1.0
+        pacer = Pacer(deadline, max_iterations=None, slice_s=0.05, clock=clock)
+        runs = []
+        while count := pacer.next():
+            before = clock.now
+            clock.now += count * step_s
+            pacer.ran()
+            runs.append(count)
+            assert clock.now <= max(deadline, before + step_s) + 1e-9, (step_s, runs)
+        assert clock.now >= deadline
+        assert pacer.steps == sum(runs) >= int(0.99 / step_s)
+
+
+def test_searches_read_their_deadline_on_the_clock_they_are_given(tiny_lilim_path):
+    """No iteration cap: only the given clock ends the searches (one that jumps a second at
+    each reading ends them within a few steps, whatever the machine's speed)."""
+    problem = lilim.read(tiny_lilim_path)
     instance, layout = _instance(problem)
-    start = [_nodes(layout, s.id) for s in problem.shipments]  # one route per shipment
-    warm_up()  # compiling on a cold numba cache is not part of the search
-    started = time.monotonic()
-    fewer = minimise_routes(instance, start, deadline=started + 0.5)
-    routes = shorten_routes(instance, fewer, deadline=time.monotonic() + 0.5)
-    # generous: the point is that no compiled run goes on for seconds past the deadline
-    assert time.monotonic() - started < 3.0
+    start = [_nodes(layout, s.id) for s in problem.shipments]
+    clock = FakeClock(tick_s=1.0)
+    fewer = minimise_routes(instance, start, deadline=clock.now + 6, clock=clock)
+    assert clock.reads <= 12
+    _assert_complete_plan(instance, fewer)
+    clock = FakeClock(tick_s=1.0)
+    routes = shorten_routes(instance, fewer, deadline=clock.now + 6, clock=clock)
+    assert clock.reads <= 12
     _assert_complete_plan(instance, routes)
-    assert len(routes) < len(start)

@@ -1,11 +1,12 @@
 """The validator catches each kind of violation and prices plans correctly."""
 
+import dataclasses
 import math
 
 import pytest
 from routing_cases import make_problem
 
-from routing.plan import StopKind, StopRef, schedule_routes
+from routing.plan import StopKind, StopRef, Unassigned, schedule_routes
 from routing.problem import OnboardParcel, Shipment, Stop, Vehicle, Weights
 from routing.validator import validate
 
@@ -113,6 +114,17 @@ def test_duplicate_and_unknown_stops():
     problem = make_problem([Shipment("x", Stop(2), Stop(5))])
     plan = schedule_routes(problem, [refs(("x", P), ("x", P), ("x", D))])
     assert "duplicate" in validate(problem, plan).kinds()
+    assert "unknown" not in validate(problem, plan).kinds()
+    # A stop of a shipment the problem does not have, in a plan otherwise complete.
+    served = schedule_routes(problem, [refs(("x", P), ("x", D))])
+    route = served.routes[0]
+    ghost = dataclasses.replace(route, visits=(
+        *route.visits, dataclasses.replace(route.visits[0], shipment_id="ghost")))
+    report = validate(problem, dataclasses.replace(served, routes=(ghost,)))
+    assert report.kinds() == {"unknown"}
+    assert any("ghost" in v.message for v in report.violations)
+    unassigned = dataclasses.replace(served, unassigned=(Unassigned("phantom", "why not"),))
+    assert validate(problem, unassigned).kinds() == {"unknown"}
 
 
 def test_shift_end():
