@@ -511,8 +511,11 @@ class WebhookOut(BaseModel):
     seller_id: int | None
     event_types: list[str]
     active: bool
-    secret: str | None = Field(default=None, description="only in the answer that registers "
-                               "the endpoint")
+
+
+class WebhookCreatedOut(WebhookOut):
+    """The registration answer: the only place the signing secret is ever shown."""
+    secret: str
 
 
 class WebhookPage(Page[WebhookOut]):

@@ -156,6 +156,23 @@ def actors(app, client) -> Actors:
     return Actors(app, client, PasswordHasher(cheap=True))
 
 
+async def every_item(client: httpx.AsyncClient, path: str, headers: dict,
+                     **params) -> list[dict]:
+    """All items of a paginated list, following `next_cursor` (the suite shares one database, so
+    a row made by this test may sit past the first page)."""
+    items: list[dict] = []
+    cursor = None
+    while True:
+        query = {**params, "limit": 500, **({"cursor": cursor} if cursor else {})}
+        response = await client.get(f"/api/v1{path}", params=query, headers=headers)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        items += page["items"]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return items
+
+
 def order_body(**overrides) -> dict:
     body = {
         "external_id": f"ext-{uuid.uuid4().hex[:10]}",

@@ -179,7 +179,7 @@ async def courier_route(courier_id: int, request: Request, session: SessionDep,
             "geometry": geometry, "model": kind}
 
 
-@router.post("/webhooks", status_code=201, response_model=schemas.WebhookOut,
+@router.post("/webhooks", status_code=201, response_model=schemas.WebhookCreatedOut,
              responses=errors(403))
 async def add_webhook(body: schemas.WebhookIn, session: SessionDep,
                       user: CurrentUser) -> dict[str, Any]:

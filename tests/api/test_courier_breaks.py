@@ -12,7 +12,7 @@ from dispatch.dispatch_models import DispatchOffer
 from dispatch.models import Order
 from dispatch.offers import create_offer, release_off_shift
 from dispatch.state_store import NoLivePositions, load_snapshot
-from tests.conftest import INSIDE
+from tests.conftest import INSIDE, every_item
 
 
 @pytest.fixture(autouse=True)
@@ -40,12 +40,10 @@ async def test_break_and_resume(client, actors):
     taken = await shift(client, courier, "break")
     assert taken.status_code == 200, taken.text
     assert taken.json()["shift_state"] == "break"
-    listed = await client.get("/api/v1/couriers", params={"shift_state": "break"},
-                              headers=dispatcher.headers)
-    assert courier.courier_id in [c["id"] for c in listed.json()["items"]]
-    on = await client.get("/api/v1/couriers", params={"shift_state": "on"},
-                          headers=dispatcher.headers)
-    assert courier.courier_id not in [c["id"] for c in on.json()["items"]]
+    listed = await every_item(client, "/couriers", dispatcher.headers, shift_state="break")
+    assert courier.courier_id in [c["id"] for c in listed]
+    on = await every_item(client, "/couriers", dispatcher.headers, shift_state="on")
+    assert courier.courier_id not in [c["id"] for c in on]
 
     again = await shift(client, courier, "break", **INSIDE)
     assert again.status_code == 409 and again.json()["error"]["code"] == "already_on_break"

@@ -2,7 +2,7 @@
 
 import uuid
 
-from tests.conftest import INSIDE
+from tests.conftest import INSIDE, every_item
 
 
 async def _courier_user(client, admin):
@@ -19,8 +19,8 @@ async def test_dispatcher_registers_a_courier(client, actors):
     assert response.status_code == 201
     courier = response.json()
     assert courier["shift_state"] == "off" and courier["vehicle"] == "scooter"
-    listed = await client.get("/api/v1/couriers", headers=dispatcher.headers)
-    assert courier["id"] in [c["id"] for c in listed.json()["items"]]
+    listed = await every_item(client, "/couriers", dispatcher.headers)
+    assert courier["id"] in [c["id"] for c in listed]
 
 
 async def test_registration_refuses_bad_input(client, actors):

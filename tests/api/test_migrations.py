@@ -152,7 +152,7 @@ async def _a_working_day(settings, tmp_path) -> None:
                 {"seq": i, "lat": INSIDE["lat"], "lon": INSIDE["lon"], "ts": now - 5 + i,
                  "acc": 5.0} for i in range(1, 4)]}, courier)
             token = (await post(f"/orders/{order['id']}/handoff-tokens", {"leg": "pickup"},
-                                seller))["token"]
+                                seller, 201))["token"]
             await post("/handoffs/scan", {"token": token, **INSIDE}, courier)  # custody
             await app.state.dispatch.deliver_webhooks_once()  # outbox, a failed delivery
             assert offered["id"] != order["id"]

@@ -3,6 +3,7 @@
 import uuid
 
 from geodata.zones import nearest_zone, zones_containing
+from tests.conftest import every_item
 
 SQUARE = {"type": "Polygon", "coordinates": [[[10.0, 10.0], [10.1, 10.0], [10.1, 10.1],
                                               [10.0, 10.1], [10.0, 10.0]]]}
@@ -16,7 +17,7 @@ async def test_create_from_polygon_feature_and_list(client, actors):
                                 json={"name": name, "geometry": feature})
     assert created.status_code == 201, created.text
     assert created.json()["geometry"]["type"] == "MultiPolygon"
-    listed = (await client.get("/api/v1/zones", headers=dispatcher.headers)).json()["items"]
+    listed = await every_item(client, "/zones", dispatcher.headers)
     stored = next(z for z in listed if z["name"] == name)
     assert stored["geometry"]["coordinates"][0][0][:4] == [[10, 10], [10.1, 10], [10.1, 10.1],
                                                            [10, 10.1]]
