@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
+from fastapi.middleware.cors import CORSMiddleware
 from redis.asyncio import BlockingConnectionPool, Redis
 
 from api.console_static import router as console_router
@@ -39,7 +40,9 @@ from api.routers import (
     zones,
 )
 from api.security import PasswordHasher
+from api.security_headers import SecurityHeaders
 from api.settings import Settings
+from api.sign_in_limits import SignInLimits
 from api.track_socket import TrackHub
 from api.track_socket import router as track_socket_router
 from api.tracking_runtime import TrackingRuntime
@@ -92,6 +95,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Road travel times: OSRM on the configured network, straight lines without one.
         app.state.travel = await asyncio.to_thread(load_travel_models, settings.networks_dir,
                                                    settings.network)
+        app.state.sign_in_limits = SignInLimits(
+            app.state.redis, settings.redis_prefix,
+            per_account=settings.sign_in_max_failures_per_account,
+            per_address=settings.sign_in_max_failures_per_address,
+            window_s=settings.sign_in_window_s)
         app.state.courier_messages = CourierMessageRelay(app.state.redis, settings.redis_prefix)
         app.state.courier_messages.start()
         app.state.track_hub = TrackHub(app.state.redis, settings)
@@ -156,5 +164,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_openapi(app)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)
+    if settings.cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins,
+                           allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+                           allow_headers=["Authorization", "Content-Type", "Accept-Language",
+                                          "Idempotency-Key"], max_age=600)
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
     return app

@@ -68,7 +68,7 @@ async def authenticate_token(token: str | None, *, settings: Settings,
         raise ApiError(401, "invalid_token", "The access token is invalid or expired.",
                        headers={"WWW-Authenticate": "Bearer"}) from None
     user = await session.get(User, claims.user_id)
-    if user is None or not user.is_active:
+    if user is None or not user.is_active or claims.version != user.token_version:
         raise ApiError(401, "invalid_token", "The access token is invalid or expired.",
                        headers={"WWW-Authenticate": "Bearer"})
     return user

@@ -418,6 +418,21 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Смена не начата.",
         "uz": "Smena boshlanmagan.",
     },
+    "wrong_password": {
+        "en": "The current password is wrong.",
+        "ru": "Текущий пароль неверен.",
+        "uz": "Joriy parol noto'g'ri.",
+    },
+    "cannot_disable_self": {
+        "en": "An admin cannot disable their own account.",
+        "ru": "Администратор не может отключить собственную учётную запись.",
+        "uz": "Administrator o'z hisobini o'chira olmaydi.",
+    },
+    "too_many_sign_in_attempts": {
+        "en": "Too many failed sign-in attempts. Try again later.",
+        "ru": "Слишком много неудачных попыток входа. Повторите попытку позже.",
+        "uz": "Kirishga juda ko'p muvaffaqiyatsiz urinishlar. Keyinroq qayta urinib ko'ring.",
+    },
     "too_many_points": {
         "en": "Too many points in one request.",
         "ru": "Слишком много точек в одном запросе.",

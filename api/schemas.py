@@ -16,6 +16,7 @@ from pydantic import (
     model_validator,
 )
 
+from api.ids import Id
 from dispatch.times import rfc3339
 
 Latitude = Annotated[float, Field(ge=-90, le=90, allow_inf_nan=False)]
@@ -93,6 +94,15 @@ class UserIn(Strict):
     password: str = Field(min_length=8, max_length=200)
 
 
+class PasswordChangeIn(Strict):
+    current_password: str = Field(min_length=1, max_length=200)
+    new_password: str = Field(min_length=8, max_length=200)
+
+
+class UserPatchIn(Strict):
+    is_active: bool = Field(description="false disables the account and revokes its tokens")
+
+
 class UserOut(BaseModel):
     id: int
     name: str
@@ -106,11 +116,11 @@ class CourierIn(Strict):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"user_id": 5, "name": "Rustam", "vehicle": "bicycle", "capacity": 6}]})
 
-    user_id: int = Field(gt=0)
+    user_id: Id
     name: str = Field(min_length=1, max_length=80)
     vehicle: Vehicle
     capacity: int = Field(gt=0, le=10_000)
-    zone_ids: list[int] = Field(default_factory=list, max_length=100)
+    zone_ids: list[Id] = Field(default_factory=list, max_length=100)
 
 
 class CourierAvailabilityOut(BaseModel):
@@ -170,14 +180,14 @@ class OrderIn(Strict):
 
     external_id: str | None = Field(default=None, min_length=1, max_length=120)
     pickup: Place | None = Field(default=None, description="or give pickup_place_id")
-    pickup_place_id: int | None = Field(default=None, gt=0)
+    pickup_place_id: Id | None = Field(default=None)
     dropoff: Place
     pickup_window: Window | None = None
     dropoff_window: Window | None = None
     size: int = Field(default=1, gt=0, le=1000)
     cod_amount: Decimal | None = Field(default=None, ge=0, max_digits=14, decimal_places=2)
-    buyer_id: int | None = Field(default=None, gt=0)
-    seller_id: int | None = Field(default=None, gt=0, description="admins and dispatchers only")
+    buyer_id: Id | None = Field(default=None)
+    seller_id: Id | None = Field(default=None, description="admins and dispatchers only")
 
     @model_validator(mode="after")
     def _pickup_given(self) -> OrderIn:
@@ -235,7 +245,7 @@ class AssignIn(Strict):
     model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [
         {"courier_id": 3}]})
 
-    courier_id: int = Field(gt=0)
+    courier_id: Id
 
 
 class CancelIn(Strict):
@@ -502,7 +512,7 @@ class WebhookIn(BaseModel):
     secret: str | None = Field(default=None, min_length=16, max_length=200)
     event_types: list[str] = Field(default_factory=list, max_length=32,
                                    description="order event types to send; empty: all")
-    seller_id: int | None = None
+    seller_id: Id | None = None
 
 
 class WebhookOut(BaseModel):

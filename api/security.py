@@ -48,14 +48,17 @@ class AccessTokenClaims:
     user_id: int
     role: str
     expires_at_s: float
+    #: The user's token version at issue (tokens from before versions existed: 0).
+    version: int = 0
 
 
 def issue_access_token(*, user_id: int, role: str, secret_key: str, ttl_s: int,
-                       now_s: float | None = None) -> tuple[str, float]:
+                       version: int = 0, now_s: float | None = None) -> tuple[str, float]:
     issued_at = time.time() if now_s is None else now_s
     expires_at = issued_at + ttl_s
     token = jwt.encode(
-        {"sub": str(user_id), "role": role, "iat": int(issued_at), "exp": int(expires_at)},
+        {"sub": str(user_id), "role": role, "iat": int(issued_at), "exp": int(expires_at),
+         "ver": version},
         secret_key,
         algorithm=_ALGORITHM,
     )
@@ -66,6 +69,7 @@ def read_access_token(token: str, *, secret_key: str) -> AccessTokenClaims:
     try:
         claims = jwt.decode(token, secret_key, algorithms=[_ALGORITHM],
                             options={"require": ["sub", "exp", "role"]})
-        return AccessTokenClaims(int(claims["sub"]), str(claims["role"]), float(claims["exp"]))
+        return AccessTokenClaims(int(claims["sub"]), str(claims["role"]), float(claims["exp"]),
+                                 int(claims.get("ver", 0)))
     except (jwt.PyJWTError, ValueError, TypeError) as exc:
         raise InvalidAccessToken(str(exc)) from exc

@@ -8,10 +8,10 @@ the demo and test modes.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 __all__ = ["Settings", "DEMO_SECRET_KEY", "PROJECT_ROOT"]
 
@@ -51,6 +51,26 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_000_000, ge=1024, validation_alias="COURIER_MAX_BODY_BYTES"
     )
+    #: Origins (scheme://host[:port]) whose pages may call the API from a browser; empty: only
+    #: the service's own (the console). Comma-separated in the environment.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list,
+                                                         validation_alias="COURIER_CORS_ORIGINS")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            origins = [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+            if "*" in origins:
+                raise ValueError("COURIER_CORS_ORIGINS names origins; '*' is not allowed")
+            return origins
+        return value
+    #: Failed sign-ins allowed per account name, and per client address, in a window.
+    sign_in_max_failures_per_account: int = Field(
+        default=10, ge=1, validation_alias="COURIER_SIGN_IN_MAX_FAILURES_PER_ACCOUNT")
+    sign_in_max_failures_per_address: int = Field(
+        default=100, ge=1, validation_alias="COURIER_SIGN_IN_MAX_FAILURES_PER_ADDRESS")
+    sign_in_window_s: int = Field(default=900, ge=1, validation_alias="COURIER_SIGN_IN_WINDOW_S")
     offer_timeout_s: int = Field(default=30, ge=1, validation_alias="COURIER_OFFER_TIMEOUT_S")
     # Dispatch engine (planner loop, offers, webhooks).
     #: Background planner, triggers and webhook deliveries; unset: on, except in test mode.

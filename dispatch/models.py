@@ -61,6 +61,9 @@ class User(DispatchBase):
     role: Mapped[str] = mapped_column(String(16))
     password_hash: Mapped[str] = mapped_column(Text)
     is_active: Mapped[bool] = mapped_column(default=True)
+    #: Access tokens name the version they were issued at; raising it (sign-out, a new
+    #: password, disabling the account) revokes every token issued before.
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 

@@ -8,7 +8,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.exceptions import DuplicateObject, InvalidInput, NotFound
 from dispatch.models import ROLES, User
 
-__all__ = ["create_user", "get_user", "find_user_by_name"]
+__all__ = ["create_user", "get_user", "find_user_by_name", "revoke_tokens", "change_password",
+           "set_active"]
 
 
 async def create_user(session: AsyncSession, *, name: str, role: str, password_hash: str) -> User:
@@ -31,3 +32,23 @@ async def get_user(session: AsyncSession, user_id: int) -> User:
 
 async def find_user_by_name(session: AsyncSession, name: str) -> User | None:
     return await session.scalar(select(User).where(User.name == name))
+
+
+async def revoke_tokens(session: AsyncSession, user: User) -> None:
+    """Every access token issued to `user` so far stops working (see `User.token_version`)."""
+    user.token_version = (user.token_version or 0) + 1
+    await session.flush()
+
+
+async def change_password(session: AsyncSession, user: User, *, password_hash: str) -> None:
+    """A new password; tokens issued under the old one stop working."""
+    user.password_hash = password_hash
+    await revoke_tokens(session, user)
+
+
+async def set_active(session: AsyncSession, user: User, *, active: bool) -> None:
+    """Disables (or re-enables) an account; disabling revokes its tokens."""
+    if user.is_active and not active:
+        user.token_version = (user.token_version or 0) + 1
+    user.is_active = active
+    await session.flush()

@@ -20,9 +20,18 @@ from collections.abc import Iterable
 import orjson
 from redis.asyncio import Redis
 
+from geodata.points import haversine_m
 from tracking.fixes import Fix
 
-__all__ = ["LiveStore", "position_wire"]
+__all__ = ["LiveStore", "position_wire", "GEO_MAX_LAT"]
+
+#: Redis GEO indexes latitudes within Web Mercator's range only; beyond it GEOADD and GEOSEARCH
+#: refuse the pair. The index stores a clamped latitude (the exact fix is in `tracking:last`).
+GEO_MAX_LAT = 85.05112878
+
+
+def _geo_lat(lat: float) -> float:
+    return max(-GEO_MAX_LAT, min(GEO_MAX_LAT, lat))
 
 
 def position_wire(courier_id: int, fix: Fix, *, stale: bool = False) -> dict:
@@ -55,7 +64,7 @@ class LiveStore:
         if couriers:
             geo: list[object] = []
             for c in couriers:
-                geo.extend((c["lon"], c["lat"], c["id"]))
+                geo.extend((c["lon"], _geo_lat(c["lat"]), c["id"]))
             pipe.geoadd(self.geo_key, geo)
             pipe.hset(self.last_key, mapping={c["id"]: orjson.dumps(c) for c in couriers})
             pipe.zadd(self.seen_key, {c["id"]: c["ts"] for c in couriers})
@@ -91,11 +100,24 @@ class LiveStore:
 
     async def nearby(self, *, lat: float, lon: float, radius_m: float,
                      limit: int) -> list[tuple[int, float]]:
-        """Couriers within `radius_m` of a point, nearest first, as (id, distance_m)."""
-        rows = await self.redis.geosearch(self.geo_key, longitude=lon, latitude=lat,
-                                          radius=radius_m, unit="m", sort="ASC", count=limit,
-                                          withdist=True)
-        return [(int(member), float(dist)) for member, dist in rows]
+        """Couriers within `radius_m` of a point, nearest first, as (id, distance_m).
+
+        Near the poles, beyond what Redis GEO indexes, the search runs from the nearest indexed
+        latitude with the radius widened by the gap, and distances are measured from the true
+        point (exact for every courier inside the indexed range)."""
+        indexed_lat = _geo_lat(lat)
+        if indexed_lat == lat:
+            rows = await self.redis.geosearch(self.geo_key, longitude=lon, latitude=lat,
+                                              radius=radius_m, unit="m", sort="ASC",
+                                              count=limit, withdist=True)
+            return [(int(member), float(dist)) for member, dist in rows]
+        gap_m = haversine_m((lat, lon), (indexed_lat, lon))
+        rows = await self.redis.geosearch(self.geo_key, longitude=lon, latitude=indexed_lat,
+                                          radius=radius_m + gap_m, unit="m", sort="ASC",
+                                          withcoord=True)
+        found = sorted((haversine_m((lat, lon), (plat, plon)), int(member))
+                       for member, (plon, plat) in rows)
+        return [(member, dist) for dist, member in found if dist <= radius_m][:limit]
 
     async def claim_stale(self, *, now_s: float, stale_after_s: float) -> list[dict]:
         """Couriers with no fix for `stale_after_s`, claimed by this worker only (ZREM wins)."""

@@ -11,6 +11,7 @@ from fastapi import APIRouter, Request
 from api import schemas
 from api.deps import CurrentUser, DispatcherUser, SessionDep
 from api.errors import ApiError
+from api.ids import IdPath
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
 from api.presenters import courier_out
 from dispatch.availability import Availability, courier_availability
@@ -85,7 +86,7 @@ async def get_couriers(request: Request, session: SessionDep, user: CurrentUser,
 
 
 @router.get("/{courier_id}", response_model=schemas.CourierOut, responses=errors(404))
-async def get_one_courier(courier_id: int, request: Request, session: SessionDep,
+async def get_one_courier(courier_id: IdPath, request: Request, session: SessionDep,
                           user: CurrentUser) -> schemas.CourierOut:
     courier = await get_courier(session, courier_id)
     if user.role not in ("admin", "dispatcher") and courier.user_id != user.id:
@@ -95,7 +96,7 @@ async def get_one_courier(courier_id: int, request: Request, session: SessionDep
 
 @router.post("/{courier_id}/shift", response_model=schemas.CourierOut,
              responses=errors(403, 404, 409))
-async def shift(courier_id: int, body: schemas.ShiftIn, request: Request, session: SessionDep,
+async def shift(courier_id: IdPath, body: schemas.ShiftIn, request: Request, session: SessionDep,
                 user: CurrentUser) -> schemas.CourierOut:
     """The courier itself, or a dispatcher for it, starts or ends a shift (`start`, `end`),
     or takes and ends a break (`break`, `resume`): on a break the courier keeps the work it

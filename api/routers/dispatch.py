@@ -20,6 +20,7 @@ from api import schemas
 from api.deps import CurrentUser, DispatcherUser, SessionDep
 from api.dispatch_runtime import DispatchRuntime, travel_models
 from api.errors import ApiError
+from api.ids import IdPath
 from api.offer_answers import answer_offer, my_courier
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
 from dispatch.couriers import courier_of_user, get_courier
@@ -106,7 +107,7 @@ async def list_offers(session: SessionDep, user: CurrentUser, cursor: CursorQuer
 
 @router.post("/offers/{offer_id}/accept", response_model=schemas.OfferAnswerOut,
              responses=errors(403, 404, 409, 410))
-async def accept(offer_id: int, request: Request, session: SessionDep,
+async def accept(offer_id: IdPath, request: Request, session: SessionDep,
                  user: CurrentUser) -> dict[str, Any]:
     """Takes the offered order (also possible over `/ws/courier`:
     `{"type": "accept", "offer_id"}`). 404 `offer_not_found`, 409 `offer_closed`, 410
@@ -116,7 +117,7 @@ async def accept(offer_id: int, request: Request, session: SessionDep,
 
 @router.post("/offers/{offer_id}/decline", response_model=schemas.OfferAnswerOut,
              responses=errors(403, 404, 409, 410))
-async def decline(offer_id: int, request: Request, session: SessionDep,
+async def decline(offer_id: IdPath, request: Request, session: SessionDep,
                   user: CurrentUser) -> dict[str, Any]:
     """Turns the offer down; the planner offers the order to someone else (also over
     `/ws/courier`: `{"type": "decline", "offer_id"}`)."""
@@ -141,7 +142,7 @@ def _refresh(stops: list[RouteStop], legs_s: list[float], now: datetime,
 
 @router.get("/couriers/{courier_id}/route", response_model=schemas.CourierRouteOut,
             responses=errors(404))
-async def courier_route(courier_id: int, request: Request, session: SessionDep,
+async def courier_route(courier_id: IdPath, request: Request, session: SessionDep,
                         user: CurrentUser) -> dict[str, Any]:
     """The courier's planned stops in order with ETAs, and the road geometry through them
     (GeoJSON LineString, `[lon, lat]`) from where the courier is now; `model` names the
@@ -224,7 +225,7 @@ async def list_webhooks(session: SessionDep, user: CurrentUser, cursor: CursorQu
 
 @router.get("/webhooks/{endpoint_id}/deliveries", response_model=schemas.WebhookDeliveryPage,
             responses=errors(403, 404))
-async def webhook_deliveries(endpoint_id: int, session: SessionDep, user: CurrentUser,
+async def webhook_deliveries(endpoint_id: IdPath, session: SessionDep, user: CurrentUser,
                              cursor: CursorQuery = None,
                              limit: LimitQuery = 100) -> dict[str, Any]:
     """The delivery log of one endpoint, newest first."""

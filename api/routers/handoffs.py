@@ -24,6 +24,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from api.deps import AdminUser, CurrentUser, RedisDep, SessionDep, SettingsDep
 from api.handoff_refusals import reporting_refusals
+from api.ids import Id, IdPath
 from api.presenters import order_out
 from api.schemas import (
     JwksOut,
@@ -107,7 +108,7 @@ class ScanIn(BaseModel):
     #: When the courier scanned (ISO 8601 with zone, or Unix seconds); now if left out.
     scanned_at: AwareDatetime | None = None
     #: The order the courier app believes it is handling; a token of another order is refused.
-    order_id: int | None = Field(default=None, gt=0)
+    order_id: Id | None = Field(default=None)
     leg: LegName | None = None
 
 
@@ -115,7 +116,7 @@ class CodeIn(BaseModel):
     model_config = ConfigDict(json_schema_extra={"examples": [
         {"order_id": 42, "leg": "pickup", "code": "493027", "lat": 41.3111, "lon": 69.2797}]})
 
-    order_id: int = Field(gt=0)
+    order_id: Id
     leg: LegName
     code: str = Field(pattern=r"^\s*\d{4,10}\s*$")
     lat: Latitude
@@ -227,7 +228,7 @@ async def _scan_out(session, result: ScanResult) -> ScanOut:
 
 @router.post("/orders/{order_id}/handoff-tokens", status_code=201,
              response_model=HandoffTokenOut, responses=error_responses(403, 404, 409))
-async def issue_token(order_id: int, body: HandoffTokenIn, session: SessionDep,
+async def issue_token(order_id: IdPath, body: HandoffTokenIn, session: SessionDep,
                       user: CurrentUser, settings: SettingsDep, ring: KeyRingDep,
                       state: HandoffStateDep) -> HandoffTokenOut:
     """A new single-use token for a leg: the seller (or an admin) shows the pickup code, the
@@ -288,7 +289,7 @@ def _qr_image(issued, *, kind: str, media_type: str, scale: int) -> Response:
             responses={200: {"content": {"image/svg+xml": {"schema": {"type": "string"}}},
                              "description": "the live token as a QR code"},
                        **error_responses(403, 404, 409)})
-async def token_svg(order_id: int, leg: LegName, session: SessionDep, user: CurrentUser,
+async def token_svg(order_id: IdPath, leg: LegName, session: SessionDep, user: CurrentUser,
                     settings: SettingsDep, ring: KeyRingDep, state: HandoffStateDep,
                     scale: Annotated[int, Query(ge=1, le=40)] = 6) -> Response:
     issued = await _live_or_new_token(order_id, Leg(leg), session, user, settings, ring, state)
@@ -300,7 +301,7 @@ async def token_svg(order_id: int, leg: LegName, session: SessionDep, user: Curr
                                                                    "format": "binary"}}},
                              "description": "the live token as a QR code"},
                        **error_responses(403, 404, 409)})
-async def token_png(order_id: int, leg: LegName, session: SessionDep, user: CurrentUser,
+async def token_png(order_id: IdPath, leg: LegName, session: SessionDep, user: CurrentUser,
                     settings: SettingsDep, ring: KeyRingDep, state: HandoffStateDep,
                     scale: Annotated[int, Query(ge=1, le=40)] = 6) -> Response:
     issued = await _live_or_new_token(order_id, Leg(leg), session, user, settings, ring, state)
@@ -353,7 +354,7 @@ async def _scan_code(body: CodeIn, session, user, settings: Settings, ring: KeyR
 
 @router.get("/orders/{order_id}/custody", response_model=CustodyOut,
             responses=error_responses(404))
-async def custody(order_id: int, session: SessionDep, user: CurrentUser) -> CustodyOut:
+async def custody(order_id: IdPath, session: SessionDep, user: CurrentUser) -> CustodyOut:
     """The order's custody ledger and whether its hash chain still holds."""
     await get_visible_order(session, order_id, user)
     entries, verdict = await verify_order_chain(session, order_id)

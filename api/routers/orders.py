@@ -16,6 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from api import schemas
 from api.deps import CurrentUser, DispatcherUser, SessionDep, SettingsDep
 from api.errors import ApiError
+from api.ids import IdPath, IdQuery
 from api.presenters import order_out
 from api.routers.handoffs import scan_policy
 from api.track_lookup import PositionsTrackLookup
@@ -163,7 +164,8 @@ def _decode_cursor(cursor: str) -> int:
 async def get_orders(
     session: SessionDep, user: CurrentUser,
     status: Annotated[list[schemas.OrderStatusName] | None, Query()] = None,
-    courier_id: int | None = None, seller_id: int | None = None, buyer_id: int | None = None,
+    courier_id: IdQuery | None = None, seller_id: IdQuery | None = None,
+    buyer_id: IdQuery | None = None,
     created_from: datetime | None = None, created_to: datetime | None = None,
     cursor: str | None = None, limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> schemas.OrderPage:
@@ -179,14 +181,15 @@ async def get_orders(
 
 
 @router.get("/{order_id}", response_model=schemas.OrderOut, responses=errors(404))
-async def get_one_order(order_id: int, session: SessionDep, user: CurrentUser) -> schemas.OrderOut:
+async def get_one_order(order_id: IdPath, session: SessionDep,
+                        user: CurrentUser) -> schemas.OrderOut:
     order = await get_visible_order(session, order_id, user)
     return order_out(order, await order_events(session, order.id))
 
 
 @router.post("/{order_id}/cancel", response_model=schemas.OrderOut,
              responses=errors(403, 404, 409))
-async def cancel(order_id: int, session: SessionDep, user: CurrentUser,
+async def cancel(order_id: IdPath, session: SessionDep, user: CurrentUser,
                  body: schemas.CancelIn | None = None) -> schemas.OrderOut:
     if user.role not in ("admin", "dispatcher", "seller"):
         raise ApiError(403, "forbidden", "You are not allowed to do this.")
@@ -198,7 +201,7 @@ async def cancel(order_id: int, session: SessionDep, user: CurrentUser,
 
 @router.post("/{order_id}/assign", response_model=schemas.OrderOut,
              responses=errors(403, 404, 409))
-async def assign(order_id: int, body: schemas.AssignIn, session: SessionDep,
+async def assign(order_id: IdPath, body: schemas.AssignIn, session: SessionDep,
                  user: DispatcherUser) -> schemas.OrderOut:
     order = await assign_order(session, order_id=order_id, courier_id=body.courier_id,
                                actor=user, now=datetime.now(UTC))
@@ -208,7 +211,7 @@ async def assign(order_id: int, body: schemas.AssignIn, session: SessionDep,
 
 @router.post("/{order_id}/unassign", response_model=schemas.OrderOut,
              responses=errors(403, 404, 409))
-async def unassign(order_id: int, session: SessionDep, user: DispatcherUser) -> schemas.OrderOut:
+async def unassign(order_id: IdPath, session: SessionDep, user: DispatcherUser) -> schemas.OrderOut:
     order = await get_visible_order(session, order_id, user, for_update=True)
     previous = order.courier_id
     await apply_action(session, order, Action.UNASSIGN, actor=user, now=datetime.now(UTC),
@@ -220,7 +223,7 @@ async def unassign(order_id: int, session: SessionDep, user: DispatcherUser) -> 
 
 @router.post("/{order_id}/status", response_model=schemas.OrderOut,
              responses=errors(403, 404, 409))
-async def report_status(order_id: int, body: schemas.StatusIn, session: SessionDep,
+async def report_status(order_id: IdPath, body: schemas.StatusIn, session: SessionDep,
                         user: CurrentUser, settings: SettingsDep) -> schemas.OrderOut:
     """The assigned courier (or a dispatcher) reports arrival, failure or a return.
 

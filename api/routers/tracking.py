@@ -19,6 +19,7 @@ from pydantic import BaseModel, Field
 
 from api.deps import CurrentUser, DispatcherUser, SessionDep
 from api.errors import ApiError
+from api.ids import Id, IdPath
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
 from api.schemas import (
     AckOut,
@@ -227,7 +228,7 @@ async def get_devices(session: SessionDep, user: CurrentUser, cursor: CursorQuer
 
 @router.delete("/tracking/devices/{device_id}", status_code=204, response_class=Response,
                responses=errors(403, 404))
-async def delete_device(device_id: int, session: SessionDep, user: CurrentUser) -> Response:
+async def delete_device(device_id: IdPath, session: SessionDep, user: CurrentUser) -> Response:
     courier_id = await courier_id_of(session, user)
     await revoke_device(session, courier_id=courier_id, device_id=device_id,
                         now=datetime.now(UTC))
@@ -266,7 +267,7 @@ def _moment(value: str | None, default: datetime, name: str) -> datetime:
                       "description": "the track"},
                 **errors(404)})
 async def courier_track(
-    courier_id: int, request: Request, session: SessionDep, user: CurrentUser,
+    courier_id: IdPath, request: Request, session: SessionDep, user: CurrentUser,
     from_: Annotated[str | None, Query(alias="from", description="ISO 8601 or Unix seconds; "
                                        "default 24 h before `to`")] = None,
     to: Annotated[str | None, Query(description="ISO 8601 or Unix seconds; default now")] = None,
@@ -299,7 +300,7 @@ async def tracking_history(
     from_: Annotated[str | None, Query(alias="from", description="ISO 8601 or Unix seconds; "
                                        "default one hour before `to`")] = None,
     to: Annotated[str | None, Query(description="ISO 8601 or Unix seconds; default now")] = None,
-    courier_id: Annotated[list[int] | None, Query(description="only these couriers "
+    courier_id: Annotated[list[Id] | None, Query(description="only these couriers "
                                                   "(repeat the parameter); default all")] = None,
     step_s: Annotated[float, Query(ge=1, le=3600, description="at most one fix per courier "
                                    "this often (the last in each step)")] = 5.0,

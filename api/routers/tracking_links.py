@@ -16,6 +16,7 @@ from api import schemas
 from api.buyer_tracking import check_link, links_channel, track_view
 from api.deps import CurrentUser, RedisDep, SessionDep, SettingsDep
 from api.errors import ApiError
+from api.ids import IdPath
 from api.links import public_base
 from dispatch.dispatch_models import TrackingLink
 from dispatch.models import User
@@ -40,7 +41,7 @@ def _check_role(user: User) -> None:
 @router.post("/orders/{order_id}/tracking-link", status_code=201,
              response_model=schemas.TrackingLinkOut,
              responses=schemas.error_responses(401, 403, 404, 422))
-async def create_tracking_link(order_id: int, request: Request, session: SessionDep,
+async def create_tracking_link(order_id: IdPath, request: Request, session: SessionDep,
                                settings: SettingsDep, user: CurrentUser
                                ) -> schemas.TrackingLinkOut:
     """A link for the buyer to follow the order without an account, valid for
@@ -63,7 +64,7 @@ async def create_tracking_link(order_id: int, request: Request, session: Session
 
 @router.delete("/orders/{order_id}/tracking-links", status_code=204,
                response_class=Response, responses=schemas.error_responses(401, 403, 404, 422))
-async def revoke_tracking_links(order_id: int, session: SessionDep, settings: SettingsDep,
+async def revoke_tracking_links(order_id: IdPath, session: SessionDep, settings: SettingsDep,
                                 redis: RedisDep, user: CurrentUser) -> Response:
     """Revokes every live link of the order; open tracking pages are told at once."""
     _check_role(user)

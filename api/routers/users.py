@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+import asyncio
+
+from fastapi import APIRouter, Request, Response
 
 from api import schemas
 from api.deps import AdminUser, CurrentUser, SessionDep
+from api.errors import ApiError
+from api.ids import IdPath
 from api.presenters import user_out
 from dispatch.couriers import courier_of_user
-from dispatch.users import create_user
+from dispatch.users import change_password, create_user, get_user, set_active
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -27,3 +31,31 @@ async def add_user(body: schemas.UserIn, request: Request, session: SessionDep,
 async def me(user: CurrentUser, session: SessionDep) -> schemas.UserOut:
     courier = await courier_of_user(session, user.id) if user.role == "courier" else None
     return user_out(user, courier_id=courier.id if courier else None)
+
+
+@router.post("/me/password", status_code=204, responses=schemas.error_responses(401, 403))
+async def new_password(body: schemas.PasswordChangeIn, request: Request, session: SessionDep,
+                       user: CurrentUser) -> Response:
+    """Changes one's own password; every access token issued before stops working (sign in
+    again with the new password)."""
+    hasher = request.app.state.password_hasher
+    if not await asyncio.to_thread(hasher.verify, body.current_password, user.password_hash):
+        raise ApiError(403, "wrong_password", "The current password is wrong.")
+    password_hash = await asyncio.to_thread(hasher.hash, body.new_password)
+    await change_password(session, user, password_hash=password_hash)
+    await session.commit()
+    return Response(status_code=204)
+
+
+@router.patch("/{user_id}", response_model=schemas.UserOut,
+              responses=schemas.error_responses(403, 404, 409))
+async def update_user(user_id: IdPath, body: schemas.UserPatchIn, session: SessionDep,
+                      admin: AdminUser) -> schemas.UserOut:
+    """Admins disable (or re-enable) an account; a disabled account's tokens stop working and
+    it cannot sign in."""
+    user = await get_user(session, user_id)
+    if user.id == admin.id and not body.is_active:
+        raise ApiError(409, "cannot_disable_self", "An admin cannot disable their own account.")
+    await set_active(session, user, active=body.is_active)
+    await session.commit()
+    return user_out(user)

@@ -1,0 +1,58 @@
+"""Inputs the fuzzer found answering 500, now refused at the edge with the error envelope."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from tests.conftest import INSIDE
+from tracking.fixes import Fix
+
+HUGE = "166752025400019288064"  # beyond 64 bits
+NEGATIVE_HUGE = "-285441020376770098335005393786241024"
+
+
+@pytest.mark.parametrize(("method", "path", "body"), [
+    ("GET", f"/orders/{HUGE}", None),
+    ("GET", f"/couriers/{HUGE}", None),
+    ("GET", f"/orders?courier_id={NEGATIVE_HUGE}", None),
+    ("GET", f"/couriers/{HUGE}/route", None),
+    ("GET", f"/couriers/{HUGE}/track", None),
+    ("GET", f"/orders/{HUGE}/custody", None),
+    ("POST", f"/orders/{HUGE}/assign", {"courier_id": 1}),
+    ("POST", "/orders/1/assign", {"courier_id": int(HUGE)}),
+    ("POST", f"/orders/{HUGE}/unassign", {}),
+    ("POST", f"/orders/{HUGE}/cancel", {}),
+    ("POST", f"/orders/{HUGE}/handoff-tokens", {"leg": "pickup"}),
+    ("GET", f"/orders/{HUGE}/handoff-tokens/pickup.svg", None),
+    ("POST", "/handoffs/code", {"order_id": int(HUGE), "leg": "pickup", "code": "123456",
+                                **INSIDE}),
+    ("GET", f"/webhooks/{HUGE}/deliveries", None),
+    ("GET", f"/tracking/history?courier_id={HUGE}", None),
+])
+async def test_ids_beyond_64_bits_are_refused_with_422(client, actors, method, path, body):
+    admin = await actors.make("admin")
+    response = await client.request(method, f"/api/v1{path}", json=body, headers=admin.headers)
+    assert response.status_code == 422, response.text
+    assert response.json()["error"]["code"] == "validation_error"
+
+
+async def test_nearby_answers_at_the_poles_and_the_antimeridian(client, actors, app):
+    dispatcher, courier = await actors.make("dispatcher"), await actors.make("courier")
+    for lat, lon in ((-90, -180), (90, 180), (85.06, 0), (-89.9, 179.9)):
+        response = await client.get("/api/v1/tracking/nearby", headers=dispatcher.headers,
+                                    params={"lat": lat, "lon": lon, "radius_m": 2000})
+        assert response.status_code == 200, (lat, lon, response.text)
+        assert courier.courier_id not in [c["courier_id"] for c in response.json()["items"]]
+    # the live index, from the true pole: a courier is found at its true distance
+    live = app.state.tracking.live
+    await live.apply({courier.courier_id: Fix(lat=INSIDE["lat"], lon=INSIDE["lon"],
+                                              ts_s=time.time())})
+    found = await live.nearby(lat=INSIDE["lat"], lon=INSIDE["lon"], radius_m=50, limit=500)
+    assert courier.courier_id in [cid for cid, _ in found]
+    polar = dict(await live.nearby(lat=90, lon=0, radius_m=5_500_000, limit=100_000))
+    assert polar[courier.courier_id] == pytest.approx((90 - INSIDE["lat"]) * 111_195, rel=0.01)
+    assert all(d <= 5_500_000 for d in polar.values())
+    assert courier.courier_id not in dict(await live.nearby(lat=90, lon=0, radius_m=5_000_000,
+                                                            limit=100_000))
