@@ -164,6 +164,10 @@ class Settings(BaseSettings):
         default=20.0, gt=0, le=100, validation_alias="COURIER_HANDOFF_MAX_SPEED_MPS")
     handoff_fallback_max_attempts: int = Field(
         default=5, ge=1, le=20, validation_alias="COURIER_HANDOFF_FALLBACK_MAX_ATTEMPTS")
+    #: Wrong fallback codes one courier may type, over all its orders, in an hour.
+    handoff_fallback_max_courier_failures: int = Field(
+        default=20, ge=1, le=1000,
+        validation_alias="COURIER_HANDOFF_FALLBACK_MAX_COURIER_FAILURES")
     # Map tiles and the buyer tracking page.
     #: Absolute base of the links we hand out (`https://courier.example.com`); unset: taken
     #: from each request (the host and scheme it came in on, honouring proxy headers).

@@ -5,6 +5,7 @@ Keys (all under the service's Redis prefix):
     handoff:used:<jti>                   "1", set with NX when a scan spends the token
     handoff:current:<order_id>:<leg>     the latest token issued for that leg (fallback code)
     handoff:code-attempts:<order_id>:<leg>  wrong-or-right numeric code tries since issue
+    handoff:code-failures:<user_id>      wrong codes one courier typed, over all orders
 
 Redis gives the fast, atomic single-use check (`SET NX`); the database's unique constraint on
 `custody_entries.token_id` holds it durably if Redis loses the marker.
@@ -30,6 +31,22 @@ class RedisHandoffState:
 
     def _attempts(self, order_id: int, leg: str) -> str:
         return f"{self._prefix}code-attempts:{order_id}:{leg}"
+
+    def _failures(self, user_id: int) -> str:
+        return f"{self._prefix}code-failures:{user_id}"
+
+    async def courier_code_failures(self, user_id: int) -> int:
+        """Wrong codes this courier typed within the current window, over all its orders."""
+        value = await self._redis.get(self._failures(user_id))
+        return int(value) if value is not None else 0
+
+    async def count_courier_code_failure(self, user_id: int, *, window_s: int) -> int:
+        key = self._failures(user_id)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, max(1, int(window_s)), nx=True)
+            count, _ = await pipe.execute()
+        return int(count)
 
     async def claim_token(self, token_id: str, *, ttl_s: int) -> bool:
         """True for exactly one caller per token id (until `ttl_s` passes)."""

@@ -137,6 +137,10 @@ class ScanPolicy:
     #: The stored track must pass within `radius_m` of the point within this of the scan time.
     track_window_s: float = 300.0
     fallback_max_attempts: int = 5
+    #: Wrong codes one courier may type over all its orders within `fallback_courier_window_s`
+    #: (the per-code limit alone would let a courier guess across many orders).
+    fallback_max_courier_failures: int = 20
+    fallback_courier_window_s: float = 3600.0
     #: An online scan or an arrival is compared with the courier's tracked fix nearest in time
     #: when one lies within this of it; without such a fix there is nothing to compare.
     fix_max_age_s: float = 120.0
@@ -184,6 +188,10 @@ class HandoffState(Protocol):
     async def current(self, order_id: int, leg: str) -> str | None: ...
 
     async def count_code_attempt(self, order_id: int, leg: str, *, ttl_s: int) -> int: ...
+
+    async def courier_code_failures(self, user_id: int) -> int: ...
+
+    async def count_courier_code_failure(self, user_id: int, *, window_s: int) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -452,6 +460,8 @@ async def scan_fallback_code(
 
     Only the order's assigned courier can try (others do not see the order), and only
     `fallback_max_attempts` times per issued code: the holder must issue a new code after that.
+    Wrong codes also count against the courier, over all its orders: past
+    `fallback_max_courier_failures` within the window, its codes are refused for a while.
     """
     order = await get_visible_order(session, order_id, user)
     if user.role != "courier":
@@ -460,12 +470,19 @@ async def scan_fallback_code(
     if token is None:
         raise HandoffCodeUnavailable(f"no live {leg.value} code for this order; ask for one",
                                      details={"order_id": order_id, "leg": leg.value})
+    if await state.courier_code_failures(user.id) >= policy.fallback_max_courier_failures:
+        raise HandoffCodeLocked(
+            "too many wrong codes from this courier; scan the QR code or wait",
+            details={"scope": "courier", "max_failures": policy.fallback_max_courier_failures,
+                     "window_s": policy.fallback_courier_window_s})
     attempts = await state.count_code_attempt(order.id, leg.value,
                                               ttl_s=max(60, int(policy.offline_window_s)))
     if attempts > policy.fallback_max_attempts:
         raise HandoffCodeLocked("too many wrong codes; ask for a new code",
                                 details={"max_attempts": policy.fallback_max_attempts})
     if not hmac.compare_digest(fallback_code(token).encode(), code.strip().encode()):
+        await state.count_courier_code_failure(user.id,
+                                                window_s=int(policy.fallback_courier_window_s))
         raise HandoffCodeInvalid(
             "the code is wrong",
             details={"attempts_left": policy.fallback_max_attempts - attempts})

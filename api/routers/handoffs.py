@@ -174,6 +174,7 @@ def scan_policy(settings: Settings) -> ScanPolicy:
         offline_window_s=settings.handoff_offline_window_s,
         track_window_s=settings.handoff_track_window_s,
         fallback_max_attempts=settings.handoff_fallback_max_attempts,
+        fallback_max_courier_failures=settings.handoff_fallback_max_courier_failures,
         fix_max_age_s=settings.handoff_fix_max_age_s,
         max_speed_mps=settings.handoff_max_speed_mps,
     )

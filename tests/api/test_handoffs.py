@@ -660,6 +660,51 @@ async def test_fallback_code_locks_after_too_many_attempts(client, app, new_case
     assert (await enter_code(client, case, fresh["fallback_code"])).status_code == 200
 
 
+async def test_wrong_codes_count_against_the_courier_across_orders(client, app, actors, cast):
+    """Five tries per code would let a courier guess on order after order: wrong codes also
+    count per courier, and past the limit even a right code is refused for a while."""
+    courier = await actors.make("courier", capacity=500)
+    limit = app.state.settings.handoff_fallback_max_courier_failures
+    cases = []
+    for _ in range(limit // 5 + 1):
+        made = await client.post(f"{API}/orders", headers=cast.seller.headers,
+                                 json=order_body(buyer_id=cast.buyer.id))
+        assert made.status_code == 201, made.text
+        assigned = await client.post(f"{API}/orders/{made.json()['id']}/assign",
+                                     json={"courier_id": courier.courier_id},
+                                     headers=cast.dispatcher.headers)
+        assert assigned.status_code == 200, assigned.text
+        cases.append(Case(made.json()["id"], cast))
+    for case in cases[:-1]:
+        issued = await issue(client, case, "pickup")
+        wrong = "000000" if issued["fallback_code"] != "000000" else "111111"
+        for _ in range(5):
+            assert_error(await enter_code(client, case, wrong, courier=courier), 422,
+                         "handoff_code_invalid")
+    last = cases[-1]
+    issued = await issue(client, last, "pickup")
+    before = await snapshot(app, last.order_id)
+    error = assert_error(await enter_code(client, last, issued["fallback_code"], courier=courier),
+                         429, "handoff_code_locked")
+    assert error["details"]["scope"] == "courier"
+    assert await snapshot(app, last.order_id) == before
+    # another courier's codes are not affected
+    case = await new_case_for(client, cast)
+    assert (await enter_code(client, case, (await issue(client, case, "pickup"))["fallback_code"])
+            ).status_code == 200
+
+
+async def new_case_for(client, cast: Cast) -> Case:
+    made = await client.post(f"{API}/orders", headers=cast.seller.headers,
+                             json=order_body(buyer_id=cast.buyer.id))
+    assert made.status_code == 201, made.text
+    assigned = await client.post(f"{API}/orders/{made.json()['id']}/assign",
+                                 json={"courier_id": cast.courier.courier_id},
+                                 headers=cast.dispatcher.headers)
+    assert assigned.status_code == 200, assigned.text
+    return Case(made.json()["id"], cast)
+
+
 async def test_fallback_code_still_checks_the_place(client, new_case):
     case = await new_case()
     issued = await issue(client, case, "pickup")
