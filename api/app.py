@@ -43,6 +43,7 @@ from api.security import PasswordHasher
 from api.security_headers import SecurityHeaders
 from api.settings import Settings
 from api.sign_in_limits import SignInLimits
+from api.socket_limits import SocketLimits
 from api.track_socket import TrackHub
 from api.track_socket import router as track_socket_router
 from api.tracking_runtime import TrackingRuntime
@@ -137,6 +138,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.password_hasher = PasswordHasher(cheap=settings.mode == "test")
     app.state.metrics = Metrics()
+    app.state.socket_limits = SocketLimits(max_message_bytes=settings.ws_max_message_bytes,
+                                           messages_per_s=settings.ws_messages_per_s,
+                                           burst=settings.ws_message_burst)
     app.state.service_area = ZoneServiceArea()
     app.state.handoff_keys = HandoffKeyStore(
         keys_dir=settings.keys_dir,

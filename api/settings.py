@@ -65,6 +65,13 @@ class Settings(BaseSettings):
                 raise ValueError("COURIER_CORS_ORIGINS names origins; '*' is not allowed")
             return origins
         return value
+    #: Per courier WebSocket connection: the largest message, and the average message rate
+    #: with its burst; a connection over either is closed (1009, or 1008 `rate_limited`).
+    ws_max_message_bytes: int = Field(default=256 * 1024, ge=1024,
+                                      validation_alias="COURIER_WS_MAX_MESSAGE_BYTES")
+    ws_messages_per_s: float = Field(default=20.0, gt=0,
+                                     validation_alias="COURIER_WS_MESSAGES_PER_S")
+    ws_message_burst: int = Field(default=200, ge=1, validation_alias="COURIER_WS_MESSAGE_BURST")
     #: Failed sign-ins allowed per account name, and per client address, in a window.
     sign_in_max_failures_per_account: int = Field(
         default=10, ge=1, validation_alias="COURIER_SIGN_IN_MAX_FAILURES_PER_ACCOUNT")

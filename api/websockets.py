@@ -48,6 +48,7 @@ from api.i18n import pick_language, translate
 from api.offer_answers import answer_offer
 from api.presenters import order_out
 from api.routers.tracking import ack_message, courier_id_of
+from api.socket_limits import MessageBudget
 from dispatch.couriers import list_couriers
 from dispatch.locations import to_lat_lon
 from dispatch.models import User
@@ -156,6 +157,7 @@ async def courier_socket(websocket: WebSocket) -> None:
     in_flight: asyncio.Queue[Any] = asyncio.Queue(maxsize=MAX_IN_FLIGHT)
     language = pick_language(websocket.headers.get("accept-language"))
     user_id = user.id
+    budget = MessageBudget(websocket.app.state.socket_limits, now_s=time.monotonic())
 
     async def read() -> None:
         while True:
@@ -163,6 +165,13 @@ async def courier_socket(websocket: WebSocket) -> None:
             if raw["type"] == "websocket.disconnect":
                 raise WebSocketDisconnect(raw.get("code", 1000))
             data = raw.get("text") if raw.get("text") is not None else raw.get("bytes")
+            size = len(data.encode() if isinstance(data, str) else data or b"")
+            refusal = budget.admit(size, now_s=time.monotonic())
+            if refusal is not None:
+                code, reason = refusal
+                log.warning("courier %s socket closed: %s", courier_id, reason)
+                await websocket.close(code=code, reason=reason)
+                raise WebSocketDisconnect(code)
             try:
                 message = orjson.loads(data or b"")
                 kind = message.get("type", "positions") if isinstance(message, dict) else None
