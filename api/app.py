@@ -25,6 +25,7 @@ from api.errors import BodySizeLimit, install_error_handlers, register_error
 from api.metrics import Metrics, MetricsMiddleware
 from api.openapi import install_openapi
 from api.routers import (
+    audit,
     auth,
     couriers,
     dispatch,
@@ -78,6 +79,7 @@ ROUTERS: list[APIRouter] = [
     dispatch.router,
     tiles.router,
     tracking_links.router,
+    audit.router,
 ]
 
 

@@ -671,3 +671,22 @@ class JwksOut(BaseModel):
 
 class RotatedKeysOut(JwksOut):
     signing_kid: str
+
+
+# --- audit ------------------------------------------------------------------------------------
+
+class AuditEntryOut(BaseModel):
+    id: int
+    at: UtcDateTime
+    actor_id: int
+    actor_role: Role
+    action: str = Field(description="order.assign, order.unassign, order.cancel, "
+                        "dispatch.settings, user.create, user.disable, user.enable, "
+                        "courier.create, zone.create")
+    target_type: str
+    target_id: int | None
+    details: dict[str, Any] | None
+
+
+class AuditPage(Page[AuditEntryOut]):
+    pass

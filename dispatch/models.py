@@ -178,3 +178,23 @@ class IdempotencyRecord(DispatchBase):
     status_code: Mapped[int] = mapped_column(Integer)
     response: Mapped[dict[str, Any]] = mapped_column(JSONB)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AuditEntry(DispatchBase):
+    """One staff action (a dispatcher's or admin's): who did what to which object, and when.
+
+    Written in the same transaction as the action itself, so the log never shows an action that
+    did not happen, nor misses one that did. Append-only from the service's side.
+    """
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_target", "target_type", "target_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    actor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    actor_role: Mapped[str] = mapped_column(String(16))
+    action: Mapped[str] = mapped_column(String(40))
+    target_type: Mapped[str] = mapped_column(String(20))
+    target_id: Mapped[int | None] = mapped_column(BigInteger)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSONB)

@@ -14,6 +14,7 @@ from api.errors import ApiError
 from api.ids import IdPath
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
 from api.presenters import courier_out
+from dispatch import audit
 from dispatch.availability import Availability, courier_availability
 from dispatch.couriers import (
     change_shift,
@@ -57,6 +58,9 @@ async def add_courier(body: schemas.CourierIn, request: Request, session: Sessio
     courier = await register_courier(session, user_id=body.user_id, name=body.name,
                                      vehicle=body.vehicle, capacity=body.capacity,
                                      zone_ids=body.zone_ids)
+    audit.record(session, user, "courier.create", target_type="courier", target_id=courier.id,
+                 details={"user_id": body.user_id, "vehicle": body.vehicle,
+                          "capacity": body.capacity})
     await session.commit()
     return courier_out(courier, (await availability_of(request, [courier]))[courier.id])
 

@@ -23,6 +23,7 @@ from api.errors import ApiError
 from api.ids import IdPath
 from api.offer_answers import answer_offer, my_courier
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
+from dispatch import audit
 from dispatch.couriers import courier_of_user, get_courier
 from dispatch.dispatch_models import (
     FleetSettings,
@@ -87,6 +88,8 @@ async def put_fleet_settings(body: schemas.FleetSettingsIn, request: Request,
     if body.policy is not None:
         fleet.policy = body.policy
     fleet.updated_at = datetime.now(UTC)
+    audit.record(session, user, "dispatch.settings", target_type="fleet", target_id=None,
+                 details=body.model_dump(exclude_none=True))
     await session.commit()
     return await get_fleet_settings(request, session, user)
 

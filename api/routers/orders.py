@@ -20,6 +20,7 @@ from api.ids import IdPath, IdQuery
 from api.presenters import order_out
 from api.routers.handoffs import scan_policy
 from api.track_lookup import PositionsTrackLookup
+from dispatch import audit
 from dispatch.couriers import courier_of_user
 from dispatch.exceptions import DuplicateObject, NotFound
 from dispatch.handoffs import check_arrival
@@ -195,6 +196,8 @@ async def cancel(order_id: IdPath, session: SessionDep, user: CurrentUser,
         raise ApiError(403, "forbidden", "You are not allowed to do this.")
     order = await cancel_order(session, order_id=order_id, actor=user, now=datetime.now(UTC),
                                reason=body.reason if body else None)
+    audit.record(session, user, "order.cancel", target_type="order", target_id=order.id,
+                 details={"reason": body.reason if body else None})
     await session.commit()
     return order_out(order, await order_events(session, order.id))
 
@@ -205,6 +208,8 @@ async def assign(order_id: IdPath, body: schemas.AssignIn, session: SessionDep,
                  user: DispatcherUser) -> schemas.OrderOut:
     order = await assign_order(session, order_id=order_id, courier_id=body.courier_id,
                                actor=user, now=datetime.now(UTC))
+    audit.record(session, user, "order.assign", target_type="order", target_id=order.id,
+                 details={"courier_id": body.courier_id})
     await session.commit()
     return order_out(order, await order_events(session, order.id))
 
@@ -217,6 +222,8 @@ async def unassign(order_id: IdPath, session: SessionDep, user: DispatcherUser) 
     await apply_action(session, order, Action.UNASSIGN, actor=user, now=datetime.now(UTC),
                        details={"previous_courier_id": previous})
     order.courier_id = None
+    audit.record(session, user, "order.unassign", target_type="order", target_id=order.id,
+                 details={"previous_courier_id": previous})
     await session.commit()
     return order_out(order, await order_events(session, order.id))
 

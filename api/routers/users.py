@@ -11,6 +11,7 @@ from api.deps import AdminUser, CurrentUser, SessionDep
 from api.errors import ApiError
 from api.ids import IdPath
 from api.presenters import user_out
+from dispatch import audit
 from dispatch.couriers import courier_of_user
 from dispatch.users import change_password, create_user, get_user, set_active
 
@@ -23,6 +24,8 @@ async def add_user(body: schemas.UserIn, request: Request, session: SessionDep,
                    admin: AdminUser) -> schemas.UserOut:
     password_hash = request.app.state.password_hasher.hash(body.password)
     user = await create_user(session, name=body.name, role=body.role, password_hash=password_hash)
+    audit.record(session, admin, "user.create", target_type="user", target_id=user.id,
+                 details={"name": user.name, "role": user.role})
     await session.commit()
     return user_out(user)
 
@@ -57,5 +60,7 @@ async def update_user(user_id: IdPath, body: schemas.UserPatchIn, session: Sessi
     if user.id == admin.id and not body.is_active:
         raise ApiError(409, "cannot_disable_self", "An admin cannot disable their own account.")
     await set_active(session, user, active=body.is_active)
+    audit.record(session, admin, "user.enable" if body.is_active else "user.disable",
+                 target_type="user", target_id=user.id)
     await session.commit()
     return user_out(user)

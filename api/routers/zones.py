@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from api import schemas
 from api.deps import CurrentUser, DispatcherUser, SessionDep
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
+from dispatch import audit
 from geodata.zones import create_zone, list_zones
 
 router = APIRouter(prefix="/zones", tags=["zones"])
@@ -17,6 +18,8 @@ router = APIRouter(prefix="/zones", tags=["zones"])
 async def add_zone(body: schemas.ZoneIn, session: SessionDep,
                    user: DispatcherUser) -> schemas.ZoneOut:
     zone = await create_zone(session, name=body.name, geometry=body.geometry, active=body.active)
+    audit.record(session, user, "zone.create", target_type="zone", target_id=zone.id,
+                 details={"name": zone.name, "active": zone.active})
     await session.commit()
     return schemas.ZoneOut(id=zone.id, name=zone.name, active=zone.active, geometry=zone.geometry)
 

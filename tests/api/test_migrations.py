@@ -73,7 +73,7 @@ def test_one_head():
     from api.database import alembic_config
 
     heads = ScriptDirectory.from_config(alembic_config("postgresql://unused")).get_heads()
-    assert heads == ["0009"]
+    assert heads == ["0010"]
 
 
 def _versions(url: str) -> list[str]:
@@ -192,6 +192,8 @@ async def test_downgrade_one_step_at_a_time_with_data_present(tmp_path):
         orders, users = _count(url, "orders"), _count(url, "users")
         assert _shift_states(url) == ["break", "on"]
 
+        courier_db("downgrade", "-1")  # 0010: the audit log goes
+        assert _versions(url) == ["0009"] and _count(url, "audit_log") is None
         courier_db("downgrade", "-1")  # 0009: the token version column goes, nothing else
         assert _versions(url) == ["0008"]
         assert (_count(url, "orders"), _count(url, "users")) == (orders, users)
