@@ -56,3 +56,31 @@ async def test_nearby_answers_at_the_poles_and_the_antimeridian(client, actors, 
     assert all(d <= 5_500_000 for d in polar.values())
     assert courier.courier_id not in dict(await live.nearby(lat=90, lon=0, radius_m=5_000_000,
                                                             limit=100_000))
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity", "1e999"])
+async def test_non_finite_numbers_are_refused(client, actors, literal):
+    seller, courier = await actors.make("seller"), await actors.make("courier")
+    json_headers = {"Content-Type": "application/json"}
+    body = '{"pickup": {"lat": LAT, "lon": 69.2}, "dropoff": {"lat": 41.3, "lon": 69.25}}'
+    order = await client.post("/api/v1/orders", headers={**seller.headers, **json_headers},
+                              content=body.replace("LAT", literal))
+    assert order.status_code in (400, 422), order.text
+    assert "error" in order.json()
+    now = time.time()
+    points = await client.post(
+        "/api/v1/tracking/positions", headers={**courier.headers, **json_headers},
+        content=('{"type": "positions", "points": [{"seq": 1, "lat": 41.3, "lon": 69.2, '
+                 '"ts": TS, "acc": ACC}]}').replace("TS", str(now)).replace("ACC", literal))
+    assert points.status_code in (200, 400, 422), points.text
+    if points.status_code == 200:
+        assert points.json()["accepted"] == 0 and points.json()["rejected"]
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml", "", "image/png"])
+async def test_wrong_content_types_are_refused(client, actors, content_type):
+    seller = await actors.make("seller")
+    response = await client.post("/api/v1/orders", content=b'{"pickup": 1}',
+                                 headers={**seller.headers, "Content-Type": content_type})
+    assert 400 <= response.status_code < 500, response.text
+    assert "error" in response.json()
