@@ -166,3 +166,49 @@ async def test_redis_restarting_mid_stream_is_survived(settings, tmp_path):
         redis.wait(10)
 
 
+
+
+@pytest.mark.skipif(shutil.which("redis-server") is None, reason="redis-server not installed")
+async def test_redis_paused_is_reported_by_readiness_and_loses_nothing(settings, tmp_path):
+    """A Redis that stops answering (SIGSTOP: a stalled host, a long fork) rather than refusing
+    connections: readiness says so within its probe timeout, points are still acknowledged and
+    stored, and everything recovers when it resumes, without a restart of the service."""
+    import signal
+
+    import httpx
+
+    port = free_port()
+    redis = _redis_server(port, tmp_path)
+    private = create_app(settings.model_copy(update={"redis_url": f"redis://127.0.0.1:{port}/0"}))
+    try:
+        await _wait_redis(port)
+        async with private.router.lifespan_context(private), InProcessServer(private) as server, \
+                httpx.AsyncClient(base_url=f"http://127.0.0.1:{server.port}") as http:
+            courier = await quick_actor(private, "courier")
+            t0 = time.time() - 100
+            assert (await http.get("/readyz")).status_code == 200
+            async with ws_connect(f"{server.ws_url}/ws/courier", courier.token) as ws:
+                await send_points(ws, [1], t0=t0)
+                assert (await recv_json(ws))["seq"] == 1
+                redis.send_signal(signal.SIGSTOP)
+                try:
+                    ready = await http.get("/readyz", timeout=30)
+                    assert ready.status_code == 503
+                    assert ready.json()["checks"]["redis"].startswith("error")
+                    assert ready.json()["checks"]["database"] == "ok"
+                    for seq in (2, 3):
+                        await send_points(ws, [seq], t0=t0)
+                        assert (await recv_json(ws, timeout=30))["seq"] == seq
+                finally:
+                    redis.send_signal(signal.SIGCONT)
+                for _ in range(100):
+                    if (await http.get("/readyz", timeout=30)).status_code == 200:
+                        break
+                    await asyncio.sleep(0.2)
+                assert (await http.get("/readyz")).status_code == 200
+                await send_points(ws, [4], t0=t0)
+                assert (await recv_json(ws, timeout=30))["seq"] == 4
+            assert await stored_seqs(private, courier.courier_id) == {1, 2, 3, 4}
+    finally:
+        redis.kill()
+        redis.wait(10)
