@@ -24,6 +24,7 @@ from api.docs import install_docs
 from api.errors import BodySizeLimit, install_error_handlers, register_error
 from api.metrics import Metrics, MetricsMiddleware
 from api.openapi import install_openapi
+from api.principals import PrincipalCache
 from api.routers import (
     audit,
     auth,
@@ -140,6 +141,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.password_hasher = PasswordHasher(cheap=settings.mode == "test")
     app.state.metrics = Metrics()
+    app.state.principals = PrincipalCache(settings.auth_cache_s)
     app.state.socket_limits = SocketLimits(max_message_bytes=settings.ws_max_message_bytes,
                                            messages_per_s=settings.ws_messages_per_s,
                                            burst=settings.ws_message_burst)

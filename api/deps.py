@@ -15,6 +15,7 @@ from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.errors import ApiError
+from api.principals import PrincipalCache
 from api.security import InvalidAccessToken, read_access_token
 from api.settings import Settings
 from dispatch.models import User
@@ -33,7 +34,9 @@ __all__ = [
 oauth2_scheme = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
 
 
-def get_settings(request: Request) -> Settings:
+# Dependencies are `async def` even where they do not await: FastAPI runs a plain `def`
+# dependency in its thread pool, a thread hop per request for a one-line lookup.
+async def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -49,7 +52,7 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 
 
-def get_redis(request: Request) -> Redis:
+async def get_redis(request: Request) -> Redis:
     return request.app.state.redis
 
 
@@ -57,8 +60,12 @@ RedisDep = Annotated[Redis, Depends(get_redis)]
 
 
 async def authenticate_token(token: str | None, *, settings: Settings,
-                             session: AsyncSession) -> User:
-    """The active user a bearer token names, or `ApiError` 401. Shared by HTTP and WebSockets."""
+                             session: AsyncSession,
+                             principals: PrincipalCache | None = None) -> User:
+    """The active user a bearer token names, or `ApiError` 401. Shared by HTTP and WebSockets.
+
+    With `principals`, the user row may come from the worker's short-lived cache (a transient
+    `User`; see `api.principals`)."""
     if not token:
         raise ApiError(401, "not_authenticated", "Authentication is required.",
                        headers={"WWW-Authenticate": "Bearer"})
@@ -67,7 +74,11 @@ async def authenticate_token(token: str | None, *, settings: Settings,
     except InvalidAccessToken:
         raise ApiError(401, "invalid_token", "The access token is invalid or expired.",
                        headers={"WWW-Authenticate": "Bearer"}) from None
-    user = await session.get(User, claims.user_id)
+    user = principals.get(claims.user_id) if principals is not None else None
+    if user is None:
+        user = await session.get(User, claims.user_id)
+        if user is not None and principals is not None:
+            principals.put(user)
     if user is None or not user.is_active or claims.version != user.token_version:
         raise ApiError(401, "invalid_token", "The access token is invalid or expired.",
                        headers={"WWW-Authenticate": "Bearer"})
@@ -75,10 +86,11 @@ async def authenticate_token(token: str | None, *, settings: Settings,
 
 
 async def get_current_user(
-    token: Annotated[str | None, Depends(oauth2_scheme)], settings: SettingsDep,
-    session: SessionDep,
+    request: Request, token: Annotated[str | None, Depends(oauth2_scheme)],
+    settings: SettingsDep, session: SessionDep,
 ) -> User:
-    return await authenticate_token(token, settings=settings, session=session)
+    return await authenticate_token(token, settings=settings, session=session,
+                                    principals=request.app.state.principals)
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
@@ -88,7 +100,7 @@ def require_roles(*roles: str) -> Callable[[User], User]:
     """A dependency that lets only users with one of `roles` through (403 otherwise)."""
     allowed = frozenset(roles)
 
-    def check(user: CurrentUser) -> User:
+    async def check(user: CurrentUser) -> User:
         if user.role not in allowed:
             raise ApiError(403, "forbidden", "You are not allowed to do this.",
                            {"required_roles": sorted(allowed)})

@@ -72,6 +72,9 @@ class Settings(BaseSettings):
     ws_messages_per_s: float = Field(default=20.0, gt=0,
                                      validation_alias="COURIER_WS_MESSAGES_PER_S")
     ws_message_burst: int = Field(default=200, ge=1, validation_alias="COURIER_WS_MESSAGE_BURST")
+    #: How long a worker trusts an account row it read to authenticate a request (active, role,
+    #: token version); changes made on other workers take effect within it. 0: read every time.
+    auth_cache_s: float = Field(default=2.0, ge=0, le=60, validation_alias="COURIER_AUTH_CACHE_S")
     #: Failed sign-ins allowed per account name, and per client address, in a window.
     sign_in_max_failures_per_account: int = Field(
         default=10, ge=1, validation_alias="COURIER_SIGN_IN_MAX_FAILURES_PER_ACCOUNT")

@@ -94,7 +94,7 @@ async def _authenticate(websocket: WebSocket, roles: tuple[str, ...]) -> tuple[U
     state = websocket.app.state
     async with state.sessionmaker() as session:
         user = await authenticate_token(_token(websocket), settings=state.settings,
-                                        session=session)
+                                        session=session, principals=state.principals)
         if user.role not in roles:
             raise ApiError(403, "forbidden", "You are not allowed to do this.")
         courier_id = await courier_id_of(session, user) if "courier" in roles else None

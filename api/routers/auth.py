@@ -13,14 +13,14 @@ from api import schemas
 from api.deps import CurrentUser, SessionDep, SettingsDep
 from api.errors import ApiError
 from api.security import issue_access_token
-from dispatch.users import find_user_by_name, revoke_tokens
+from dispatch.users import find_user_by_name, get_user, revoke_tokens
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
-def require_form(request: Request) -> None:
+async def require_form(request: Request) -> None:
     """A JSON body is the usual first mistake: say that this is an OAuth2 form."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type not in _FORM_TYPES:
@@ -70,9 +70,10 @@ async def issue_token(
 
 
 @router.post("/sign-out", status_code=204, responses=schemas.error_responses(401))
-async def sign_out(user: CurrentUser, session: SessionDep) -> Response:
+async def sign_out(request: Request, user: CurrentUser, session: SessionDep) -> Response:
     """Signs out everywhere: every access token of this user issued so far stops working
     (WebSockets opened with one are not closed; they end at their next reconnect)."""
-    await revoke_tokens(session, user)
+    await revoke_tokens(session, await get_user(session, user.id))
     await session.commit()
+    request.app.state.principals.forget(user.id)
     return Response(status_code=204)

@@ -180,7 +180,7 @@ def scan_policy(settings: Settings) -> ScanPolicy:
     )
 
 
-def get_key_ring(request: Request) -> KeyRing:
+async def get_key_ring(request: Request) -> KeyRing:
     store: HandoffKeyStore = request.app.state.handoff_keys
     return store.ring(now_s=int(time.time()))
 
@@ -188,7 +188,7 @@ def get_key_ring(request: Request) -> KeyRing:
 KeyRingDep = Annotated[KeyRing, Depends(get_key_ring)]
 
 
-def get_handoff_state(redis: RedisDep, settings: SettingsDep) -> RedisHandoffState:
+async def get_handoff_state(redis: RedisDep, settings: SettingsDep) -> RedisHandoffState:
     return RedisHandoffState(redis, settings.redis_prefix)
 
 

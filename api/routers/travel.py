@@ -90,7 +90,7 @@ class RouteOut(BaseModel):
     attribution: str = ""
 
 
-def get_travel_models(request: Request) -> TravelModels:
+async def get_travel_models(request: Request) -> TravelModels:
     """The process's travel models, loaded once by the app lifespan."""
     return request.app.state.travel
 

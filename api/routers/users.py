@@ -45,15 +45,16 @@ async def new_password(body: schemas.PasswordChangeIn, request: Request, session
     if not await asyncio.to_thread(hasher.verify, body.current_password, user.password_hash):
         raise ApiError(403, "wrong_password", "The current password is wrong.")
     password_hash = await asyncio.to_thread(hasher.hash, body.new_password)
-    await change_password(session, user, password_hash=password_hash)
+    await change_password(session, await get_user(session, user.id), password_hash=password_hash)
     await session.commit()
+    request.app.state.principals.forget(user.id)
     return Response(status_code=204)
 
 
 @router.patch("/{user_id}", response_model=schemas.UserOut,
               responses=schemas.error_responses(403, 404, 409))
-async def update_user(user_id: IdPath, body: schemas.UserPatchIn, session: SessionDep,
-                      admin: AdminUser) -> schemas.UserOut:
+async def update_user(user_id: IdPath, body: schemas.UserPatchIn, request: Request,
+                      session: SessionDep, admin: AdminUser) -> schemas.UserOut:
     """Admins disable (or re-enable) an account; a disabled account's tokens stop working and
     it cannot sign in."""
     user = await get_user(session, user_id)
@@ -63,4 +64,5 @@ async def update_user(user_id: IdPath, body: schemas.UserPatchIn, session: Sessi
     audit.record(session, admin, "user.enable" if body.is_active else "user.disable",
                  target_type="user", target_id=user.id)
     await session.commit()
+    request.app.state.principals.forget(user.id)
     return user_out(user)
