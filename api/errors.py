@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -129,6 +129,16 @@ def install_error_handlers(app: FastAPI) -> None:
         log.warning("backing service unavailable: %s", exc)
         return error_response(request, 503, "service_unavailable",
                               "A backing service is unavailable; try again shortly.")
+
+    @app.exception_handler(DataError)
+    async def _bad_data(request: Request, exc: DataError) -> JSONResponse:
+        # PostgreSQL's class 22 "data exception": a value the database cannot hold (a NUL
+        # character in text, a number out of range). The input is at fault, not the service;
+        # the edge should have refused it (log it, so the check can move there).
+        log.warning("database refused a value from %s %s: %s", request.method,
+                    request.url.path, str(exc.orig).splitlines()[0] if exc.orig else exc)
+        return error_response(request, 422, "invalid_value",
+                              "A value in the request cannot be stored.")
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -418,6 +418,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "ru": "Смена не начата.",
         "uz": "Smena boshlanmagan.",
     },
+    "invalid_value": {
+        "en": "A value in the request cannot be stored.",
+        "ru": "Значение в запросе не может быть сохранено.",
+        "uz": "So'rovdagi qiymatni saqlab bo'lmaydi.",
+    },
     "wrong_password": {
         "en": "The current password is wrong.",
         "ru": "Текущий пароль неверен.",

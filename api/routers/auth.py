@@ -51,6 +51,10 @@ async def issue_token(
                        "Too many failed sign-in attempts. Try again later.",
                        {"scope": blocked.scope, "retry_after_s": blocked.retry_after_s},
                        headers={"Retry-After": str(blocked.retry_after_s)})
+    if "\x00" in form.username or "\x00" in form.password:  # no account has such a name
+        await limits.failed(**who)
+        raise ApiError(401, "invalid_credentials", "Wrong user name or password.",
+                       headers={"WWW-Authenticate": "Bearer"})
     user = await find_user_by_name(session, form.username)
     hasher = request.app.state.password_hasher
     # argon2 is deliberately slow: off the event loop, so a sign-in never stalls other requests

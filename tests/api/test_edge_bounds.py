@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from tests.conftest import INSIDE
+from tests.conftest import INSIDE, INSIDE_2
 from tracking.fixes import Fix
 
 HUGE = "166752025400019288064"  # beyond 64 bits
@@ -84,3 +84,14 @@ async def test_wrong_content_types_are_refused(client, actors, content_type):
                                  headers={**seller.headers, "Content-Type": content_type})
     assert 400 <= response.status_code < 500, response.text
     assert "error" in response.json()
+
+
+async def test_nul_characters_are_refused_not_stored(client, actors):
+    seller = await actors.make("seller")
+    login = await client.post("/api/v1/auth/token",
+                              data={"username": "a\x00b", "password": "whatever-pass"})
+    assert login.status_code == 401 and login.json()["error"]["code"] == "invalid_credentials"
+    order = await client.post("/api/v1/orders", headers=seller.headers, json={
+        "pickup": {**INSIDE, "address": "Amir\x00Temur"}, "dropoff": {**INSIDE_2}})
+    assert order.status_code == 422, order.text
+    assert order.json()["error"]["code"] in ("invalid_value", "validation_error")

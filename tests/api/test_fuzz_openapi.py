@@ -52,6 +52,9 @@ ROLES = ("anonymous", "admin", "dispatcher", "seller", "buyer", "courier")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
 PASSWORD = "correct-horse-battery"
+#: Operations that may revoke the fuzz accounts' tokens; the accounts are restored after each.
+REVOKING = {("POST", "/api/v1/auth/sign-out"), ("PATCH", "/api/v1/users/{user_id}"),
+            ("POST", "/api/v1/users/me/password")}
 _ROLE_TURNS = itertools.cycle(ROLES)
 
 
@@ -64,7 +67,12 @@ class FuzzService:
             "database_url": self.url, "redis_prefix": f"fuzz-{uuid.uuid4().hex[:8]}:",
             "data_dir": tmp_path})
         self.server = ServeProcess(self.settings)
+        # the fuzzer signs in with made-up names from one address: sign-in limits (tested in
+        # test_sign_in_limits) would soon lock out the fuzz accounts' own sign-ins
+        self.server.env.update({"COURIER_SIGN_IN_MAX_FAILURES_PER_ADDRESS": "1000000",
+                                "COURIER_SIGN_IN_MAX_FAILURES_PER_ACCOUNT": "1000000"})
         self.headers: dict[str, dict[str, str]] = {"anonymous": {}}
+        self.user_ids: dict[str, int] = {}
 
     def _cli(self, *args: str) -> None:
         done = subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=PROJECT_ROOT,
@@ -80,13 +88,24 @@ class FuzzService:
         assert answer.status_code == 200, answer.text
         return {"Authorization": f"Bearer {answer.json()['access_token']}"}
 
+    def restore(self) -> None:
+        """After an operation that can revoke tokens (sign-out, an account disabled): every
+        fuzz account active again, and fresh tokens, so later examples are not all 401."""
+        with httpx.Client(base_url=self.base_url, timeout=30) as http:
+            self.headers["admin"] = admin = self.login(http, "fuzz-admin")
+            for role, user_id in self.user_ids.items():
+                enabled = http.patch(f"/api/v1/users/{user_id}", headers=admin,
+                                     json={"is_active": True})
+                assert enabled.status_code == 200, enabled.text
+                self.headers[role] = self.login(http, f"fuzz-{role}")
+
     def seed(self) -> None:
         """One user per role, a courier on shift, an order: ids 1.. exist, so some generated
         paths reach real rows."""
         self._cli("users", "add", "fuzz-admin", "--role", "admin", "--password", PASSWORD)
         with httpx.Client(base_url=self.base_url, timeout=30) as http:
             admin = self.headers["admin"] = self.login(http, "fuzz-admin")
-            ids = {}
+            ids = self.user_ids
             for role in ("dispatcher", "seller", "buyer", "courier"):
                 made = http.post("/api/v1/users", headers=admin, json={
                     "name": f"fuzz-{role}", "role": role, "password": PASSWORD})
@@ -141,13 +160,18 @@ def test_no_input_breaks_the_contract(case, fuzz_service):
     """Generated requests take the roles in turn (and no token), so every operation meets
     every role within its examples."""
     role = next(_ROLE_TURNS)
-    case.call_and_validate(base_url=fuzz_service.base_url,
-                           headers={**(case.headers or {}), **fuzz_service.headers[role]},
-                           checks=CHECKS, timeout=30)
+    try:
+        case.call_and_validate(base_url=fuzz_service.base_url,
+                               headers={**(case.headers or {}), **fuzz_service.headers[role]},
+                               checks=CHECKS, timeout=30)
+    finally:
+        if (case.method.upper(), case.path) in REVOKING:
+            fuzz_service.restore()
 
 
 def test_the_fuzzed_service_still_serves(fuzz_service):
     """After (or before) the fuzzing, the service answers and the seeded order is intact."""
+    fuzz_service.restore()
     with httpx.Client(base_url=fuzz_service.base_url, timeout=30) as http:
         assert http.get("/readyz").status_code == 200
         listed = http.get("/api/v1/orders", headers=fuzz_service.headers["seller"])
