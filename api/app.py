@@ -22,6 +22,7 @@ from api.database import make_engine, make_sessionmaker
 from api.dispatch_runtime import DispatchRuntime
 from api.docs import install_docs
 from api.errors import BodySizeLimit, install_error_handlers, register_error
+from api.log_redaction import install as install_log_redaction
 from api.metrics import Metrics, MetricsMiddleware
 from api.openapi import install_openapi
 from api.principals import PrincipalCache
@@ -139,6 +140,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         redoc_url=None,
     )
     app.state.settings = settings
+    install_log_redaction()  # access tokens and tracking-link keys never reach the logs
     app.state.password_hasher = PasswordHasher(cheap=settings.mode == "test")
     app.state.metrics = Metrics()
     app.state.principals = PrincipalCache(settings.auth_cache_s)
