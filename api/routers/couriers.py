@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime
 from typing import Literal
@@ -35,8 +36,8 @@ async def availability_of(request: Request, couriers: list[Courier]) -> dict[int
     planner judges it: live positions and connections from Redis, the stored position else."""
     runtime = request.app.state.dispatch
     ids = [c.id for c in couriers]
-    live = await runtime.positions.latest(ids)
-    connected = await runtime.positions.connected(ids)
+    live, connected = await asyncio.gather(runtime.positions.latest(ids),
+                                           runtime.positions.connected(ids))
     now_s = time.time()
     out = {}
     for courier in couriers:
