@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from api import schemas
 from api.settings import Settings
 from dispatch.dispatch_models import TrackingLink
+from dispatch.lifecycle import CARRIED_STATUSES
 from dispatch.locations import to_lat_lon
 from dispatch.models import Courier, Order
 from dispatch.route_store import read_route
@@ -107,7 +108,7 @@ async def track_view(session: AsyncSession, check: LinkCheck, *, redis: Redis,
         raise TrackingLinkInvalid()
     dropoff = to_lat_lon(order.dropoff_location)
     courier_body = None
-    if order.courier_id is not None and order.status in ("picked_up", "at_dropoff"):
+    if order.courier_id is not None and order.status in CARRIED_STATUSES:
         route = await read_route(session, courier_id=order.courier_id)
         next_stop = (route[0].order_id, route[0].kind) if route else None
         if courier_visible(order_id=order.id, status=order.status,

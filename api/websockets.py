@@ -50,6 +50,7 @@ from api.presenters import order_out
 from api.routers.tracking import ack_message, courier_id_of
 from api.socket_limits import MessageBudget
 from dispatch.couriers import list_couriers
+from dispatch.lifecycle import PLANNED_STATUSES, OrderStatus
 from dispatch.locations import to_lat_lon
 from dispatch.models import User
 from dispatch.orders import OrderFilters, list_visible_orders
@@ -66,8 +67,7 @@ router = APIRouter()
 
 #: Batches a courier may have in flight before we stop reading its socket.
 MAX_IN_FLIGHT = 32
-SNAPSHOT_ORDER_STATUSES = ("pending", "offered", "assigned", "at_pickup", "picked_up",
-                           "at_dropoff", "returning")
+SNAPSHOT_ORDER_STATUSES = tuple(sorted(s.value for s in PLANNED_STATUSES | {OrderStatus.RETURNING}))
 #: Open orders a snapshot carries at most (the newest; any change to another sends it).
 SNAPSHOT_MAX_ORDERS = 5000
 

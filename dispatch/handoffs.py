@@ -74,6 +74,7 @@ from dispatch.locations import LatLon, to_lat_lon
 from dispatch.models import Order, User
 from dispatch.orders import apply_action, get_visible_order
 from dispatch.times import rfc3339, rfc3339_from_s
+from geodata.points import haversine_m
 
 __all__ = [
     "ScanPolicy",
@@ -87,7 +88,6 @@ __all__ = [
     "check_arrival",
     "LEG_DUE_STATUSES",
     "ISSUABLE_STATUSES",
-    "distance_m",
     "may_show_leg",
     "scan_is_offline",
     "check_scan_time",
@@ -99,7 +99,6 @@ __all__ = [
     "scan_fallback_code",
 ]
 
-EARTH_RADIUS_M = 6_371_008.8
 
 #: Statuses in which the order is waiting for this leg's handoff.
 LEG_DUE_STATUSES: dict[Leg, frozenset[OrderStatus]] = {
@@ -215,14 +214,6 @@ class ScanResult:
 
 # --- pure checks -------------------------------------------------------------------------------
 
-def distance_m(a: LatLon, b: LatLon) -> float:
-    """Great-circle (haversine) distance in metres between two WGS84 points."""
-    lat1, lat2 = math.radians(a.lat), math.radians(b.lat)
-    dlat, dlon = lat2 - lat1, math.radians(b.lon - a.lon)
-    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
-
-
 def scan_is_offline(*, scanned_at_s: float, now_s: float, policy: ScanPolicy) -> bool:
     return now_s - scanned_at_s > policy.online_skew_s
 
@@ -257,7 +248,7 @@ def check_tracked_fix(fix: TrackedFix | None, point: LatLon, *, at_s: float, pol
     at `at_s`. No recent fix (`fix` None) is no evidence either way and passes."""
     if fix is None:
         return
-    away_m = distance_m(LatLon(fix.lat, fix.lon), point)
+    away_m = haversine_m(LatLon(fix.lat, fix.lon), point)
     allowed_m = track_allowance_m(fix, at_s=at_s, policy=policy)
     if away_m > allowed_m:
         raise error(
@@ -376,7 +367,7 @@ async def scan_handoff(
         raise HandoffWrongCourier("only the courier assigned to this order may scan its code",
                                   details={"named_courier_id": claims.courier_id})
     point = _leg_point(order, claims.leg)                                          # 5
-    away_m = distance_m(LatLon(lat, lon), point)
+    away_m = haversine_m(LatLon(lat, lon), point)
     if away_m > policy.radius_m:
         raise HandoffTooFar(f"the scan is {away_m:.0f} m from the {claims.leg.value} point",
                             details={"distance_m": round(away_m, 1),

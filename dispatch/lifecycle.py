@@ -31,6 +31,9 @@ __all__ = [
     "TRANSITIONS",
     "TERMINAL_STATUSES",
     "ACTIVE_STATUSES",
+    "PLANNED_STATUSES",
+    "HELD_STATUSES",
+    "CARRIED_STATUSES",
     "next_status",
     "allowed_actions",
 ]
@@ -106,8 +109,18 @@ ACTIVE_STATUSES = frozenset(
     {S.ASSIGNED, S.AT_PICKUP, S.PICKED_UP, S.AT_DROPOFF, S.RETURNING}
 )
 
-#: Statuses in which the parcel is physically with the courier.
-ON_BOARD_STATUSES = frozenset({S.PICKED_UP, S.AT_DROPOFF, S.RETURNING})
+#: Open orders the planner plans: not yet given, given, or on their way (a failed order on its
+#: way back to the seller is not planned).
+PLANNED_STATUSES = frozenset(
+    {S.PENDING, S.OFFERED, S.ASSIGNED, S.AT_PICKUP, S.PICKED_UP, S.AT_DROPOFF}
+)
+
+#: The courier stands at the pickup or carries the parcel: the order never moves to another
+#: courier.
+HELD_STATUSES = frozenset({S.AT_PICKUP, S.PICKED_UP, S.AT_DROPOFF})
+
+#: The parcel is in the courier's hands on its way to the buyer.
+CARRIED_STATUSES = frozenset({S.PICKED_UP, S.AT_DROPOFF})
 
 
 def next_status(status: OrderStatus | str, action: Action | str) -> OrderStatus:

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any, NamedTuple
+from typing import Any
 
 import shapely.wkt
 from geoalchemy2.shape import to_shape
 
+from geodata.points import LatLon
+
 __all__ = ["LatLon", "point_ewkt", "to_lat_lon"]
 
 
-class LatLon(NamedTuple):
-    lat: float
-    lon: float
 
 
 def point_ewkt(lat: float, lon: float) -> str:

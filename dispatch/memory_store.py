@@ -30,7 +30,7 @@ from dispatch.cycle import (
 )
 from dispatch.effects import OrderVersion, resolve_effects, touched_orders
 from dispatch.exceptions import Conflict, NotFound
-from dispatch.lifecycle import Action, OrderStatus, next_status
+from dispatch.lifecycle import PLANNED_STATUSES, Action, OrderStatus, next_status
 from dispatch.offers import (
     OfferClosed,
     OfferExpired,
@@ -48,8 +48,7 @@ __all__ = ["MemoryDispatchStore", "MemOrder", "MemCourier", "MemOffer", "MemEven
            "OPEN_STATUSES"]
 
 #: Orders the planner looks at (as `dispatch.state_store` loads them).
-OPEN_STATUSES = frozenset({"pending", "offered", "assigned", "at_pickup", "picked_up",
-                           "at_dropoff"})
+OPEN_STATUSES = PLANNED_STATUSES
 
 
 @dataclass(frozen=True, slots=True)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from dispatch.lifecycle import HELD_STATUSES
 from geodata.profiles import VEHICLE_PROFILE
 from routing.plan import Plan, StopKind, StopRef, Unassigned, schedule_routes
 from routing.problem import OnboardParcel, Problem, Shipment, Stop, Vehicle, Weights
@@ -62,8 +63,6 @@ __all__ = [
     "HARD_UNSERVABLE_REASONS",
 ]
 
-#: Statuses in which the parcel is (or is about to be) in the courier's hands: pinned.
-HELD_STATUSES = frozenset({"at_pickup", "picked_up", "at_dropoff"})
 #: Statuses in which the order is promised to one courier but not yet picked up.
 PROMISED_STATUSES = frozenset({"assigned", "offered"})
 #: Solver reasons that mean "this order cannot be served as it stands" (flagged on the order).

@@ -17,13 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from dispatch.availability import courier_availability
 from dispatch.cycle import LoadedState, SkippedCourier
 from dispatch.effects import OrderVersion
+from dispatch.lifecycle import PLANNED_STATUSES
 from dispatch.offers import offered_pairs
 from dispatch.planning import CourierState, OrderState, Snapshot
 
 __all__ = ["PositionSource", "NoLivePositions", "LoadedState", "load_snapshot", "OPEN_STATUSES"]
 
 #: Orders the planner looks at: not yet served and not failed.
-OPEN_STATUSES = ("pending", "offered", "assigned", "at_pickup", "picked_up", "at_dropoff")
+OPEN_STATUSES = PLANNED_STATUSES
 
 
 class PositionSource(Protocol):
@@ -119,7 +120,8 @@ async def load_snapshot(session: AsyncSession, *, now: datetime, positions: Posi
             math.inf if shift_end is None else shift_end, frozenset(r.zone_ids or ()),
             takes_new_work=availability.takes_new_work))
 
-    order_rows = (await session.execute(ORDERS_SQL, {"statuses": list(OPEN_STATUSES)})).all()
+    statuses = sorted(s.value for s in OPEN_STATUSES)
+    order_rows = (await session.execute(ORDERS_SQL, {"statuses": statuses})).all()
     orders = []
     versions: dict[int, OrderVersion] = {}
     for r in order_rows:

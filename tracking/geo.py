@@ -2,21 +2,17 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
+
+from geodata.points import EARTH_RADIUS_M, haversine_m
 
 __all__ = ["EARTH_RADIUS_M", "distance_m", "point_in_polygon", "point_in_multipolygon"]
 
-EARTH_RADIUS_M = 6_371_008.8
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle distance in metres (haversine; good to ~0.5% for our purposes)."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    dphi = phi2 - phi1
-    dlmb = math.radians(lon2 - lon1)
-    a = math.sin(dphi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(dlmb / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
+    """Great-circle distance in metres (`geodata.points.haversine_m`, four plain floats)."""
+    return haversine_m((lat1, lon1), (lat2, lon2))
 
 
 Ring = Sequence[Sequence[float]]  # [[lon, lat], ...] as in GeoJSON

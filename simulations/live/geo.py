@@ -12,17 +12,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from geodata.points import EARTH_RADIUS_M, haversine_m
+
 __all__ = ["EARTH_RADIUS_M", "distance_m", "bearing_deg", "offset", "ring_contains", "Area"]
 
-EARTH_RADIUS_M = 6_371_008.8
 
 
 def distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Great-circle (haversine) distance in metres."""
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dlat, dlon = p2 - p1, math.radians(lon2 - lon1)
-    h = math.sin(dlat / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dlon / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(h)))
+    """Great-circle distance in metres (`geodata.points.haversine_m`, four plain floats)."""
+    return haversine_m((lat1, lon1), (lat2, lon2))
 
 
 def bearing_deg(lat1: float, lon1: float, lat2: float, lon2: float) -> float:

@@ -9,10 +9,10 @@ from dispatch.handoffs import (
     ScanPolicy,
     TrackedFix,
     check_tracked_fix,
-    distance_m,
     track_allowance_m,
 )
 from dispatch.locations import LatLon
+from geodata.points import haversine_m
 
 POINT = LatLon(41.311, 69.279)
 POLICY = ScanPolicy(radius_m=150.0, max_speed_mps=20.0, max_fix_accuracy_m=100.0)
@@ -72,7 +72,7 @@ def test_arrivals_raise_their_own_error():
 
 
 def test_fix_helper_places_points_where_it_says():
-    assert distance_m(LatLon(*_latlon(fix_north_of_point(754, at_s=0))), POINT) == \
+    assert haversine_m(LatLon(*_latlon(fix_north_of_point(754, at_s=0))), POINT) == \
         pytest.approx(754, abs=1)
 
 
