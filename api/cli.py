@@ -54,12 +54,16 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     try:  # fail fast on bad configuration, before forking workers
-        _settings().require_secret_key()
+        settings = _settings()
+        settings.require_secret_key()
     except ValueError as exc:
         raise SystemExit(f"courier: configuration error: {exc}") from None
+    # uvicorn refuses WebSocket frames over the courier socket's message limit before reading
+    # them whole (its default would buffer 16 MiB per frame); the app checks the same limit.
     uvicorn.run("api.app:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, ws="websockets-sansio", loop="uvloop",
-                log_level=args.log_level, proxy_headers=True, access_log=args.access_log)
+                log_level=args.log_level, proxy_headers=True, access_log=args.access_log,
+                ws_max_size=settings.ws_max_message_bytes + 1024)
     return 0
 
 

@@ -54,3 +54,26 @@ async def test_a_flood_of_messages_closes_the_socket_with_1008(server, app):
                 await recv_json(ws)
     assert closed.value.rcvd.code == 1008
     assert closed.value.rcvd.reason.startswith("rate_limited")
+
+
+@pytest.mark.slow
+async def test_courier_serve_refuses_a_huge_frame_before_buffering_it(settings, app):
+    """Through `courier serve`: uvicorn's own frame limit follows the setting (its default
+    would read 16 MiB into memory first)."""
+    from tracking_support import ServeProcess
+
+    server = ServeProcess(settings).start()
+    try:
+        await server.ready()
+        courier = await quick_actor(app, "courier")
+        async with ws_connect(f"{server.ws_url}/ws/courier", courier.token) as ws:
+            await ws.send('{"type": "ping"}')
+            assert (await recv_json(ws))["type"] == "pong"
+            with pytest.raises(ConnectionClosed) as closed:
+                await ws.send("x" * (4 * 1024 * 1024))
+                await recv_json(ws, timeout=10)
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+        # refused by the server's frame limit, before the app read the message
+        assert not closed.value.rcvd.reason.startswith("message_too_big"), closed.value.rcvd
+    finally:
+        server.stop()
