@@ -39,6 +39,7 @@ from dispatch.matrix_cache import MatrixCache
 from dispatch.planning import PlanningOptions
 from dispatch.sql_store import SqlDispatchStore
 from dispatch.webhooks import WebhookSender, deliver_due, fan_out_events
+from tracking.live_store import LiveStore
 
 __all__ = ["TravelMatrices", "RedisPositions", "CourierPresence", "DispatchRuntime",
            "courier_channel", "travel_models", "PRESENCE_HEARTBEAT_S", "PRESENCE_TTL_S"]
@@ -149,8 +150,7 @@ class RedisPositions:
     """Live positions from the tracking live store's `tracking:last` hash, and presence."""
 
     def __init__(self, redis: Redis, prefix: str) -> None:
-        self.redis = redis
-        self.key = f"{prefix}tracking:last"
+        self.live = LiveStore(redis, prefix)  # tracking owns the hash and its format
         self.presence = CourierPresence(redis, prefix)
 
     async def connected(self, courier_ids: list[int]) -> set[int]:
@@ -163,23 +163,11 @@ class RedisPositions:
             return set()
 
     async def latest(self, courier_ids: list[int]) -> dict[int, tuple[float, float, float]]:
-        if not courier_ids:
-            return {}
         try:
-            values = await self.redis.hmget(self.key, [str(c) for c in courier_ids])
+            return await self.live.latest(courier_ids)
         except Exception:  # the live view lagging is not an outage: fall back to the DB
             log.warning("live positions unavailable; planning from stored positions")
             return {}
-        out = {}
-        for courier_id, raw in zip(courier_ids, values, strict=True):
-            if raw is None:
-                continue
-            try:
-                body = orjson.loads(raw)
-                out[courier_id] = (float(body["lat"]), float(body["lon"]), float(body["ts"]))
-            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-                continue
-        return out
 
 
 def planner_config(settings: Settings) -> PlannerConfig:

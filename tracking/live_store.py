@@ -98,6 +98,23 @@ class LiveStore:
         couriers.sort(key=lambda c: c["id"])
         return couriers
 
+    async def latest(self, courier_ids: list[int]) -> dict[int, tuple[float, float, float]]:
+        """Each courier's last live position as (lat, lon, fix time in Unix seconds); couriers
+        with none (or an unreadable entry) are left out. Raises if Redis does."""
+        if not courier_ids:
+            return {}
+        values = await self.redis.hmget(self.last_key, [str(c) for c in courier_ids])
+        out = {}
+        for courier_id, raw in zip(courier_ids, values, strict=True):
+            if raw is None:
+                continue
+            try:
+                body = orjson.loads(raw)
+                out[courier_id] = (float(body["lat"]), float(body["lon"]), float(body["ts"]))
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+                continue
+        return out
+
     async def nearby(self, *, lat: float, lon: float, radius_m: float,
                      limit: int) -> list[tuple[int, float]]:
         """Couriers within `radius_m` of a point, nearest first, as (id, distance_m).
