@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from sqlalchemy.orm import Session
 
 from api.settings import Settings
+from dispatch.couriers import record_last_seen
 from dispatch.locations import point_ewkt, to_lat_lon
 from dispatch.models import Courier, Order, OrderEvent
 from dispatch.times import rfc3339
@@ -101,6 +102,19 @@ class DispatchGeofenceTargets:
                 fences[courier_id].append(
                     CircleFence(order_id, kind, point.lat, point.lon, self.radius_m))
         return fences
+
+
+class CourierLastSeen:
+    """Tracking's reports of where couriers were last seen, written to dispatch's courier rows
+    (`dispatch.couriers.record_last_seen`)."""
+
+    def __init__(self, sessionmaker: async_sessionmaker) -> None:
+        self.sessionmaker = sessionmaker
+
+    async def record(self, seen: dict[int, tuple[float, float, float]]) -> None:
+        async with self.sessionmaker() as session:
+            await record_last_seen(session, seen)
+            await session.commit()
 
 
 class OrderLogSink:
@@ -263,10 +277,10 @@ class TrackingRuntime:
         self.hub = FeedHub()
         self.subscriber = FeedSubscriber(redis, self.live.channel, self.hub)
         self.updater = LiveUpdater(
-            self.live, self.hub, self.store, subscriber=self.subscriber,
+            self.live, self.hub, subscriber=self.subscriber,
             targets=DispatchGeofenceTargets(sessionmaker,
                                             radius_m=settings.tracking_geofence_radius_m),
-            sink=OrderLogSink(sessionmaker),
+            sink=OrderLogSink(sessionmaker), last_seen=CourierLastSeen(sessionmaker),
             last_seen_interval_s=settings.tracking_last_seen_interval_s)
         self.pipeline = IngestPipeline(self.store,
                                        max_batch_points=settings.tracking_batch_max_points,

@@ -16,16 +16,39 @@ dispatcher cannot assign it an order until it resumes.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import select
+import orjson
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.exceptions import Conflict, DuplicateObject, InvalidInput, NotFound
 from dispatch.locations import point_ewkt
 from dispatch.models import VEHICLES, Courier, User
 
-__all__ = ["register_courier", "get_courier", "courier_of_user", "list_couriers", "change_shift"]
+__all__ = ["register_courier", "get_courier", "courier_of_user", "list_couriers", "change_shift",
+           "record_last_seen"]
+
+#: One statement for many couriers; a fix older than the stored one never moves a courier back.
+_LAST_SEEN = text("""
+UPDATE couriers AS k
+SET last_location = ST_SetSRID(ST_MakePoint(u.lo, u.la), 4326)::geography,
+    last_seen_at = to_timestamp(u.t)
+FROM json_to_recordset(CAST(:rows AS json)) AS u(c bigint, la float8, lo float8, t float8)
+WHERE k.id = u.c AND (k.last_seen_at IS NULL OR k.last_seen_at < to_timestamp(u.t))
+""")
+
+
+async def record_last_seen(session: AsyncSession,
+                           seen: Mapping[int, tuple[float, float, float]]) -> None:
+    """Where and when each courier was last seen, `{courier_id: (lat, lon, unix_s)}` — the
+    planner's fallback when the live view has nothing. Tracking reports it; the courier row is
+    dispatch's to write. The caller commits."""
+    if not seen:
+        return
+    rows = [{"c": c, "la": lat, "lo": lon, "t": t} for c, (lat, lon, t) in sorted(seen.items())]
+    await session.execute(_LAST_SEEN, {"rows": orjson.dumps(rows).decode()})
 
 
 async def register_courier(session: AsyncSession, *, user_id: int, name: str, vehicle: str,

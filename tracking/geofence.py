@@ -121,3 +121,10 @@ class GeofenceSink(Protocol):
     """Where the events go (the order log, implemented by the API)."""
 
     async def record(self, events: Sequence[GeofenceEvent]) -> None: ...
+
+
+class LastSeenSink(Protocol):
+    """Who keeps couriers' last known places, `{courier_id: (lat, lon, unix_s)}` (the courier
+    rows, dispatch's; wired by the API)."""
+
+    async def record(self, seen: dict[int, tuple[float, float, float]]) -> None: ...

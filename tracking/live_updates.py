@@ -34,11 +34,11 @@ from tracking.geofence import (
     GeofenceEvent,
     GeofenceSink,
     GeofenceTargets,
+    LastSeenSink,
     ZoneFence,
     detect_transitions,
 )
 from tracking.live_store import LiveStore, position_wire
-from tracking.position_store import PositionStore
 
 __all__ = ["LiveUpdater"]
 
@@ -47,19 +47,20 @@ log = logging.getLogger(__name__)
 
 class LiveUpdater:
     def __init__(
-        self, live: LiveStore, hub: FeedHub, store: PositionStore, *,
+        self, live: LiveStore, hub: FeedHub, *,
         subscriber: FeedSubscriber | None = None,
         targets: GeofenceTargets | None = None, sink: GeofenceSink | None = None,
+        last_seen: LastSeenSink | None = None,
         last_seen_interval_s: float = 10.0, targets_ttl_s: float = 5.0,
         min_round_interval_s: float = 0.01, refresh_every_s: float = 0.5,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.live = live
         self.hub = hub
-        self.store = store
         self.subscriber = subscriber
         self.targets = targets
         self.sink = sink
+        self.last_seen = last_seen
         self.last_seen_interval_s = last_seen_interval_s
         self.targets_ttl_s = targets_ttl_s
         self.clock = clock
@@ -195,15 +196,15 @@ class LiveUpdater:
         return events
 
     async def flush_last_seen(self) -> None:
-        """`couriers.last_location/last_seen_at` for couriers not written for
-        `last_seen_interval_s`, in one statement."""
+        """Couriers' last known places to the `last_seen` sink (dispatch's courier rows) for
+        couriers not reported for `last_seen_interval_s`, in one call."""
         now = self.clock()
         due = {c: f for c, f in self._last_seen_due.items()
                if now - self._last_seen_written.get(c, -1e18) >= self.last_seen_interval_s}
-        if not due:
+        if not due or self.last_seen is None:
             return
         try:
-            await self.store.update_last_seen(due)
+            await self.last_seen.record({c: (f.lat, f.lon, f.ts_s) for c, f in due.items()})
         except Exception as exc:
             log.warning("couriers' last positions not updated: %s", exc)
             return

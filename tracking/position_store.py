@@ -73,15 +73,6 @@ FROM json_to_recordset(%(pairs)s::json) AS x(c bigint, s bigint)
 JOIN positions AS p ON p.courier_id = x.c AND p.seq = x.s
 """
 
-_LAST_SEEN = """
-UPDATE couriers AS k
-SET last_location = ST_SetSRID(ST_MakePoint(u.lo, u.la), 4326)::geography,
-    last_seen_at = to_timestamp(u.t)
-FROM json_to_recordset(%(rows)s::json) AS u(c bigint, la float8, lo float8, t float8)
-WHERE k.id = u.c AND (k.last_seen_at IS NULL OR k.last_seen_at < to_timestamp(u.t))
-"""
-
-
 def _id_array(ids: Sequence[int]) -> str:
     """A PostgreSQL array literal (sent as text: no per-element adaptation in Python)."""
     return "{" + ",".join(map(str, ids)) + "}"
@@ -216,16 +207,6 @@ class PositionStore:
             for courier_id, seq in rows:
                 stored.setdefault(courier_id, set()).add(seq)
         return stored
-
-    async def update_last_seen(self, latest: dict[int, Fix]) -> None:
-        """`couriers.last_location/last_seen_at` for the planner's fallback (one statement)."""
-        if not latest:
-            return
-        ids = sorted(latest)
-        async with self.engine.begin() as conn:
-            await conn.exec_driver_sql(_LAST_SEEN, {"rows": orjson.dumps([
-                {"c": i, "la": latest[i].lat, "lo": latest[i].lon, "t": latest[i].ts_s}
-                for i in ids]).decode()})
 
     async def track(self, courier_id: int, *, start: datetime, end: datetime,
                     limit: int) -> list[tuple]:
