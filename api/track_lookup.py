@@ -1,73 +1,36 @@
-"""The stored courier track, asked by the handoff checks (`dispatch.handoffs.TrackLookup`):
-was the courier near a point around a time (offline scans), and which fix lies nearest in time
-(online scans and arrival reports).
+"""The handoff checks' `dispatch.handoffs.TrackLookup`, answered by tracking's stored track.
 
-Dispatch does not know the tracking package; it asks this narrow question, answered here with
-one PostGIS query on the `positions` table (partition pruning on `recorded_at`, the primary key
-`(courier_id, recorded_at)` narrows to one courier's few minutes of points).
+Dispatch and tracking do not know each other: tracking answers in its own terms
+(`tracking.stored_track.StoredTrack`, a `Fix`), and this adapter turns that into the
+`TrackedFix` dispatch asked for.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import datetime
 
-from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.handoffs import TrackedFix
+from tracking.stored_track import StoredTrack
 
 __all__ = ["PositionsTrackLookup"]
-
-_WAS_NEAR = text("""
-SELECT EXISTS (
-    SELECT 1 FROM positions
-    WHERE courier_id = :courier_id
-      AND recorded_at BETWEEN :from_time AND :to_time
-      AND ST_DWithin(location, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography, :radius_m)
-)
-""")
-
-
-# The last fix at or before the instant and the first after it, each one index probe on
-# `(courier_id, recorded_at)`; the caller keeps the closer of the two.
-_NEAREST_FIX = text("""
-(SELECT recorded_at, ST_Y(location::geometry) AS lat, ST_X(location::geometry) AS lon,
-        accuracy_m
- FROM positions
- WHERE courier_id = :courier_id AND recorded_at BETWEEN :from_time AND :around
- ORDER BY recorded_at DESC LIMIT 1)
-UNION ALL
-(SELECT recorded_at, ST_Y(location::geometry), ST_X(location::geometry), accuracy_m
- FROM positions
- WHERE courier_id = :courier_id AND recorded_at > :around AND recorded_at <= :to_time
- ORDER BY recorded_at ASC LIMIT 1)
-""")
 
 
 class PositionsTrackLookup:
     """Answers from the request's own session, inside the scan's transaction."""
 
     def __init__(self, session: AsyncSession) -> None:
-        self._session = session
+        self._track = StoredTrack(session)
 
     async def was_near(self, *, courier_id: int, lat: float, lon: float, radius_m: float,
                        around: datetime, window_s: float) -> bool:
-        window = timedelta(seconds=window_s)
-        found = await self._session.scalar(_WAS_NEAR, {
-            "courier_id": courier_id, "lat": lat, "lon": lon, "radius_m": radius_m,
-            "from_time": around - window, "to_time": around + window,
-        })
-        return bool(found)
+        return await self._track.was_near(courier_id=courier_id, lat=lat, lon=lon,
+                                          radius_m=radius_m, around=around, window_s=window_s)
 
     async def nearest_fix(self, *, courier_id: int, around: datetime,
                           window_s: float) -> TrackedFix | None:
-        window = timedelta(seconds=window_s)
-        rows = (await self._session.execute(_NEAREST_FIX, {
-            "courier_id": courier_id, "around": around, "from_time": around - window,
-            "to_time": around + window,
-        })).all()
-        if not rows:
-            return None
-        row = min(rows, key=lambda r: abs((r.recorded_at - around).total_seconds()))
-        return TrackedFix(lat=float(row.lat), lon=float(row.lon),
-                          at_s=row.recorded_at.timestamp(), accuracy_m=row.accuracy_m)
+        fix = await self._track.nearest_fix(courier_id=courier_id, around=around,
+                                            window_s=window_s)
+        return None if fix is None else TrackedFix(lat=fix.lat, lon=fix.lon, at_s=fix.ts_s,
+                                                   accuracy_m=fix.accuracy_m)
