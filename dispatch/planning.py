@@ -343,7 +343,8 @@ def build_problem(
             banned |= resting
             banned |= {vehicle_of[c] for c in excluded_by_order.get(o.id, ()) if c in vehicle_of}
             if o.status in PROMISED_STATUSES:
-                banned.discard(vehicle_of.get(o.courier_id, -1))
+                banned.discard(vehicle_of.get(o.courier_id, -1) if o.courier_id is not None
+                               else -1)
             if banned:
                 forbidden[sid] = frozenset(banned)
 

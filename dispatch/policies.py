@@ -53,7 +53,8 @@ Matrices = Mapping[str, tuple[np.ndarray, np.ndarray]]
 
 
 class Policy(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def decide(self, snapshot: Snapshot, matrices: Matrices, *, time_limit_s: float,
                seed: int = 0) -> Decision:

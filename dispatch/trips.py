@@ -245,8 +245,8 @@ class OneTripPolicy:
             decision.planned_orders |= {o.id for o in mine}
             couriers.append(replace(c, lat=trip.end[0], lon=trip.end[1],
                                     available_in_s=max(c.available_in_s, trip.end_s)))
-        for c in idle:
-            decision.routes[c] = ()
+        for idle_id in idle:
+            decision.routes[idle_id] = ()
 
         pending = tuple(o for o in snapshot.orders if o.status == "pending")
         decision.unservable.update(outside_zone_orders(snapshot))
@@ -263,29 +263,29 @@ class OneTripPolicy:
                            frozenset(p for p in snapshot.excluded
                                      if p[0] in {o.id for o in pending}),
                            snapshot.zones_defined, snapshot.at_s)
-        key = None
-        if self.memo is not None and snapshot.at_s is not None:
-            key = _key(planned, snapshot.at_s, self.options, time_limit_s, seed)
-        inner = self.memo.recall(key, snapshot.at_s) if key is not None else None
+        memo, at_s = self.memo, snapshot.at_s
+        key = (_key(planned, at_s, self.options, time_limit_s, seed)
+               if memo is not None and at_s is not None else None)
+        inner = memo.recall(key, at_s) if key is not None and memo and at_s is not None else None
         if inner is None:
             inner = self.inner.decide(planned, _sub_matrices(matrices, points,
                                                              snapshot_points(planned)),
                                       time_limit_s=time_limit_s, seed=seed)
-            if key is not None:
-                self.memo.remember(key, snapshot.at_s, inner)
+            if key is not None and memo is not None and at_s is not None:
+                memo.remember(key, at_s, inner)
         decision.unservable.update(inner.unservable)
         decision.planned_orders |= inner.planned_orders
         committed = 0
         for courier_id, courier in idle.items():
-            trip = first_trip(inner.routes.get(courier_id, ()))
-            if not trip or not self._must_start(courier, trip, pending, matrices, index):
+            first = first_trip(inner.routes.get(courier_id, ()))
+            if not first or not self._must_start(courier, first, pending, matrices, index):
                 continue
             retimed = trip_schedule(courier, [o for o in pending if o.id in
-                                              {s.order_id for s in trip}],
-                                    tuple((s.order_id, s.kind) for s in trip), matrices,
+                                              {s.order_id for s in first}],
+                                    tuple((s.order_id, s.kind) for s in first), matrices,
                                     index, self.options)
             decision.routes[courier_id] = retimed.stops
-            decision.offers += [(s.order_id, courier_id) for s in trip if s.kind == "pickup"]
+            decision.offers += [(s.order_id, courier_id) for s in first if s.kind == "pickup"]
             committed += 1
         decision.offers += self._join_at_counter(snapshot, decision, inner, trip_orders,
                                                  pending, matrices, index)

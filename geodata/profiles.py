@@ -78,7 +78,7 @@ def check_profile(profile: str) -> Profile:
             f"unknown travel profile {profile!r}; expected one of {', '.join(PROFILES)}",
             details={"profile": profile, "allowed": list(PROFILES)},
         )
-    return profile  # type: ignore[return-value]
+    return profile
 
 
 def profile_for_vehicle(vehicle: str) -> Profile:

@@ -166,15 +166,13 @@ class Problem:
         """Reject data the solver cannot make sense of (not merely infeasible data)."""
         if not self.durations_s:
             raise ProblemError("no travel matrices")
-        n = None
+        n = next(iter(self.durations_s.values())).shape[0]
         named = (("durations_s", self.durations_s), ("distances_m", self.distances_m))
         for name, matrices in named:
             for profile, m in matrices.items():
                 if m.ndim != 2 or m.shape[0] != m.shape[1]:
                     raise ProblemError(f"{name}[{profile!r}] is not a square matrix")
-                if n is None:
-                    n = m.shape[0]
-                elif m.shape[0] != n:
+                if m.shape[0] != n:
                     raise ProblemError(f"{name}[{profile!r}] has {m.shape[0]} locations, not {n}")
         ids = [s.id for s in self.shipments] + [p.id for p in self.onboard]
         if len(set(ids)) != len(ids):
