@@ -20,13 +20,13 @@ falls behind.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable, Sequence
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 
+from tracking.background import BackgroundTask
 from tracking.feed import FeedHub, FeedSubscriber
 from tracking.fixes import Fix
 from tracking.geofence import (
@@ -71,8 +71,8 @@ class LiveUpdater:
         self._next_targets_refresh = 0.0
         self._latest: dict[int, Fix] = {}
         self._wakeup = asyncio.Event()
-        self._task: asyncio.Task | None = None
-        self._flusher: asyncio.Task | None = None
+        self._task = BackgroundTask(self._run, "tracking-live-updater")
+        self._flusher = BackgroundTask(self._flush_last_seen_forever, "tracking-last-seen")
         self._inside: dict[int, frozenset[str]] = {}
         self._fences: dict[int, tuple[float, list[Fence]]] = {}
         self._last_seen_written: dict[int, float] = {}
@@ -86,21 +86,16 @@ class LiveUpdater:
             if current is None or fix.ts_s >= current.ts_s:
                 self._latest[courier_id] = fix
         self._wakeup.set()
-        if self._task is None:
+        if not self._task.running:
             log.debug("live updater not started; %d couriers waiting", len(self._latest))
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="tracking-live-updater")
-        self._flusher = asyncio.create_task(self._flush_last_seen_forever(),
-                                            name="tracking-last-seen")
+        self._task.start()
+        self._flusher.start()
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._task, self._flusher) if t is not None]
-        self._task = self._flusher = None
-        for task in tasks:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._task.stop()
+        await self._flusher.stop()
 
     async def _flush_last_seen_forever(self) -> None:
         """Writes due last positions on a timer, so a courier's final fix is written even

@@ -8,12 +8,12 @@ ZREM that only one worker wins.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 
+from tracking.background import BackgroundTask
 from tracking.live_store import LiveStore
 from tracking.position_store import PositionStore
 
@@ -29,17 +29,13 @@ class Periodic:
         self.name = name
         self.interval_s = interval_s
         self.work = work
-        self._task: asyncio.Task | None = None
+        self._task = BackgroundTask(self._run, self.name)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=self.name)
+        self._task.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._task.stop()
 
     async def _run(self) -> None:
         while True:

@@ -15,6 +15,8 @@ from collections.abc import Callable, Sequence
 
 from redis.asyncio import Redis
 
+from tracking.background import BackgroundTask
+
 __all__ = ["RedisSubscription"]
 
 log = logging.getLogger(__name__)
@@ -33,17 +35,13 @@ class RedisSubscription:
         self.name = name
         self.max_backoff_s = max_backoff_s
         self.connected = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._task = BackgroundTask(self._run, self.name)
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name=self.name)
+        self._task.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._task.stop()
 
     async def _run(self) -> None:
         backoff_s = 0.05
