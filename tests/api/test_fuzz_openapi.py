@@ -24,9 +24,11 @@ import sys
 import uuid
 
 import httpx
+import hypothesis
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
@@ -48,6 +50,8 @@ from tests.conftest import (
 pytestmark = pytest.mark.slow
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "30"))
+#: Order lives of the stateful test (each up to ten linked requests).
+SEQUENCES = int(os.environ.get("FUZZ_SEQUENCES", "40"))
 ROLES = ("anonymous", "admin", "dispatcher", "seller", "buyer", "courier")
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance,
           response_schema_conformance]
@@ -73,6 +77,7 @@ class FuzzService:
                                 "COURIER_SIGN_IN_MAX_FAILURES_PER_ACCOUNT": "1000000"})
         self.headers: dict[str, dict[str, str]] = {"anonymous": {}}
         self.user_ids: dict[str, int] = {}
+        self.courier_id = 0
 
     def _cli(self, *args: str) -> None:
         done = subprocess.run([sys.executable, "-m", "api.cli", *args], cwd=PROJECT_ROOT,
@@ -118,6 +123,7 @@ class FuzzService:
             courier = http.post("/api/v1/couriers", headers=admin, json={
                 "user_id": ids["courier"], "name": "Fuzz", "vehicle": "bicycle", "capacity": 5})
             assert courier.status_code == 201, courier.text
+            self.courier_id = courier.json()["id"]
             shift = http.post(f"/api/v1/couriers/{courier.json()['id']}/shift",
                               headers=self.headers["courier"], json={"action": "start", **INSIDE})
             assert shift.status_code == 200, shift.text
@@ -167,6 +173,51 @@ def test_no_input_breaks_the_contract(case, fuzz_service):
     finally:
         if (case.method.upper(), case.path) in REVOKING:
             fuzz_service.restore()
+
+
+#: One order's life, each step a generated request on the order just created: (method, path,
+#: role, whether the step has a body to make invalid). Real ids are fed in; the rest generated.
+ORDER_STEPS = [
+    ("GET", "/api/v1/orders/{order_id}", "buyer", False),
+    ("POST", "/api/v1/orders/{order_id}/handoff-tokens", "seller", True),
+    ("POST", "/api/v1/orders/{order_id}/assign", "dispatcher", True),
+    ("GET", "/api/v1/orders/{order_id}/custody", "seller", False),
+    ("POST", "/api/v1/orders/{order_id}/status", "courier", True),
+    ("POST", "/api/v1/orders/{order_id}/tracking-link", "buyer", False),
+    ("POST", "/api/v1/orders/{order_id}/unassign", "dispatcher", False),
+    ("POST", "/api/v1/orders/{order_id}/cancel", "seller", True),
+    ("GET", "/api/v1/orders/{order_id}", "seller", False),
+]
+
+
+@hypothesis.given(data=st.data())
+@settings(max_examples=SEQUENCES, deadline=None, database=None,
+          phases=[hypothesis.Phase.generate], suppress_health_check=list(HealthCheck))
+def test_an_order_through_generated_steps_keeps_the_contract(fuzz_service, data):
+    """Stateful sequences: a real order (the fuzz seller's, for the fuzz buyer), then the steps
+    of its life in a generated order, each request generated from the document — valid, or
+    invalid where it has a body — but naming the real order (and, for a valid `assign`, the
+    real courier); every answer checked. Generation only: a replay against moved-on state
+    could not repeat."""
+    headers = fuzz_service.headers
+    with httpx.Client(base_url=fuzz_service.base_url, timeout=30) as http:
+        made = http.post("/api/v1/orders", headers=headers["seller"],
+                         json=order_body(buyer_id=fuzz_service.user_ids["buyer"]))
+    assert made.status_code == 201, made.text
+    order_id = made.json()["id"]
+    statuses = []
+    for method, path, role, has_body in data.draw(st.permutations(ORDER_STEPS), label="steps"):
+        mode = (data.draw(st.sampled_from([GenerationMode.POSITIVE, GenerationMode.NEGATIVE]))
+                if has_body else GenerationMode.POSITIVE)
+        case = data.draw(schema[path][method].as_strategy(
+            generation_mode=mode, path_parameters={"order_id": order_id}), label=path)
+        if path.endswith("/assign") and mode is GenerationMode.POSITIVE:
+            case.body = {"courier_id": fuzz_service.courier_id}
+        answer = case.call(base_url=fuzz_service.base_url,
+                           headers={**(case.headers or {}), **headers[role]}, timeout=30)
+        case.validate_response(answer, checks=CHECKS)
+        statuses.append(answer.status_code)
+    assert any(200 <= code < 300 for code in statuses), statuses  # the steps reached the order
 
 
 def test_the_fuzzed_service_still_serves(fuzz_service):
