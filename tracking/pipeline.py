@@ -15,11 +15,11 @@ geofences), which must not block: the history is the record, the live view may l
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 
+from tracking.background import BackgroundTask
 from tracking.fixes import Fix
 from tracking.ingest import Decision
 from tracking.position_store import PositionStore
@@ -49,7 +49,7 @@ class IngestPipeline:
         self.clock = clock
         self._pending: list[tuple[int, list[Fix], asyncio.Future[Decision]]] = []
         self._wakeup = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._writer = BackgroundTask(self._run, "tracking-writer")
         self.batches = 0
         self.points = 0
         self.slowest_commit_s = 0.0
@@ -60,19 +60,15 @@ class IngestPipeline:
         future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
         self._pending.append((courier_id, fixes, future))
         self._wakeup.set()
-        if self._task is None:  # no writer running (tests, scripts): write inline
+        if not self._writer.running:  # no writer running (tests, scripts): write inline
             await self._write_once()
         return await future
 
     def start(self) -> None:
-        self._task = asyncio.create_task(self._run(), name="tracking-writer")
+        self._writer.start()
 
     async def stop(self) -> None:
-        task, self._task = self._task, None
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        await self._writer.stop()
         if self._in_flight:
             await asyncio.gather(*self._in_flight, return_exceptions=True)
         while self._pending:  # drain what was already submitted before closing
