@@ -104,6 +104,8 @@ def write_comparison(results: Sequence[dict[str, Any]], out: Path, *, title: str
     left.set_title("click-to-door mean (min)")
     right.bar(names, [r["orders_undelivered_pct"] or 0 for r in overall], color="#c0392b")
     right.set_title("orders not delivered (%)")
+    for axes in (left, right):  # bars start at zero; an all-zero chart still reads 0..1
+        axes.set_ylim(bottom=0, top=max(1.0, axes.get_ylim()[1]))
     chart = out / "compare.png"
     chart.write_bytes(base64.b64decode(png(fig)))
     return [md, chart]
