@@ -51,8 +51,10 @@ from api.track_socket import TrackHub
 from api.track_socket import router as track_socket_router
 from api.tracking_runtime import TrackingRuntime
 from api.websockets import router as websockets_router
-from dispatch.handoff_errors import HandoffCodeLocked, HandoffTokenExpired
-from dispatch.handoff_keys import HandoffKeyStore
+from custody.errors import HandoffCodeLocked, HandoffTokenExpired
+from custody.keys import HandoffKeyStore
+from custody.order_entries import record_order_step
+from dispatch.order_followers import follow_orders
 from dispatch.service_area import ZoneServiceArea
 from dispatch.tracking_links import TrackingLinkGone
 from geodata.map_tiles import InvalidTile
@@ -88,6 +90,8 @@ ROUTERS: list[APIRouter] = [
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     settings.require_secret_key()
+    # The ledger follows orders (created, cancelled, failed) inside their transactions.
+    follow_orders(record_order_step)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -2,8 +2,8 @@
 the live positions: shared by `GET /api/v1/public/track/{token}` and `/ws/track/{token}`.
 
 The privacy rule is `dispatch.tracking_links.courier_visible`. The courier's position comes
-from the tracking live store (the Redis hash `{prefix}tracking:last`, read here without
-importing `tracking/`), or from `couriers.last_location` when that is newer or Redis has none.
+from tracking's live store (`LiveStore.position`), or from `couriers.last_location` when that
+is newer or Redis has none.
 """
 
 from __future__ import annotations
@@ -12,17 +12,15 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-import orjson
 from redis.asyncio import Redis
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api import schemas
 from api.settings import Settings
-from dispatch.dispatch_models import TrackingLink
 from dispatch.lifecycle import CARRIED_STATUSES
 from dispatch.locations import to_lat_lon
-from dispatch.models import Courier, Order
 from dispatch.route_store import read_route
+from dispatch.tables import Courier, Order, TrackingLink
 from dispatch.times import rfc3339
 from dispatch.tracking_links import (
     TrackingLinkClaims,
@@ -33,6 +31,7 @@ from dispatch.tracking_links import (
     read_tracking_token,
     tracking_link_key,
 )
+from tracking.live_store import LiveStore
 
 __all__ = ["LinkCheck", "TrackView", "check_link", "track_view", "live_position",
            "links_channel"]
@@ -85,12 +84,7 @@ async def live_position(redis: Redis, settings: Settings, courier: Courier) -> d
     stored_ts = courier.last_seen_at.timestamp() if courier.last_seen_at else None
     live = None
     try:
-        raw = await redis.hget(f"{settings.redis_prefix}tracking:last", str(courier.id))
-        if raw is not None:
-            body = orjson.loads(raw)
-            live = {"lat": float(body["lat"]), "lon": float(body["lon"]),
-                    "heading": body.get("heading"), "speed": body.get("speed"),
-                    "ts": float(body["ts"])}
+        live = await LiveStore(redis, settings.redis_prefix).position(courier.id)
     except Exception as exc:  # the live view lagging is no reason to fail the page
         log.warning("live position of courier %s unavailable: %s", courier.id, exc)
     if live is not None and (stored_ts is None or live["ts"] >= stored_ts):

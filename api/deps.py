@@ -18,9 +18,11 @@ from api.errors import ApiError
 from api.principals import PrincipalCache
 from api.security import InvalidAccessToken, read_access_token
 from api.settings import Settings
-from dispatch.models import User
+from dispatch.couriers import courier_of_user
+from dispatch.tables import Courier, User
 
 __all__ = [
+    "own_courier",
     "SettingsDep",
     "SessionDep",
     "RedisDep",
@@ -111,3 +113,13 @@ def require_roles(*roles: str) -> Callable[[User], User]:
 
 DispatcherUser = Annotated[User, Depends(require_roles("admin", "dispatcher"))]
 AdminUser = Annotated[User, Depends(require_roles("admin"))]
+
+
+async def own_courier(session: AsyncSession, user: User, refusal: ApiError) -> Courier:
+    """The caller's courier record, for the endpoints only a courier uses (answering offers,
+    sending positions); `refusal` is raised for anyone else and for a courier account without
+    a record, so each endpoint keeps the error code its clients know."""
+    courier = await courier_of_user(session, user.id) if user.role == "courier" else None
+    if courier is None:
+        raise refusal
+    return courier

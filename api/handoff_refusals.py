@@ -28,7 +28,7 @@ import orjson
 from fastapi import Request
 
 from dispatch.couriers import courier_of_user
-from dispatch.models import User
+from dispatch.tables import User
 from dispatch.times import rfc3339_from_s
 
 __all__ = ["reporting_refusals", "refusal_message", "PUBLISH_TIMEOUT_S"]

@@ -8,21 +8,17 @@ from typing import Any, Literal
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from api.deps import own_courier
 from api.errors import ApiError
-from dispatch.couriers import courier_of_user
-from dispatch.models import Courier, User
 from dispatch.offers import OfferExpired, accept_offer, decline_offer, offer_wire
+from dispatch.tables import Courier, User
 
 __all__ = ["answer_offer", "my_courier"]
 
 
 async def my_courier(session: AsyncSession, user: User) -> Courier:
-    if user.role != "courier":
-        raise ApiError(403, "forbidden", "Only couriers answer offers.")
-    courier = await courier_of_user(session, user.id)
-    if courier is None:
-        raise ApiError(403, "forbidden", "This user has no courier record.")
-    return courier
+    return await own_courier(session, user,
+                             ApiError(403, "forbidden", "Only couriers answer offers."))
 
 
 async def answer_offer(session: AsyncSession, runtime: Any, user: User, offer_id: int,

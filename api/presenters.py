@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from api import schemas
 from dispatch.availability import Availability
 from dispatch.locations import to_lat_lon
-from dispatch.models import Courier, Order, OrderEvent, User
+from dispatch.tables import Courier, Order, OrderEvent, User
 
 __all__ = ["user_out", "courier_out", "order_out", "event_out"]
 

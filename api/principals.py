@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 from sqlalchemy import inspect as sa_inspect
 
-from dispatch.models import User
+from dispatch.tables import User
 
 __all__ = ["PrincipalCache"]
 

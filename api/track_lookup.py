@@ -1,4 +1,4 @@
-"""The handoff checks' `dispatch.handoffs.TrackLookup`, answered by tracking's stored track.
+"""The handoff checks' `custody.service.TrackLookup`, answered by tracking's stored track.
 
 Dispatch and tracking do not know each other: tracking answers in its own terms
 (`tracking.stored_track.StoredTrack`, a `Fix`), and this adapter turns that into the
@@ -11,7 +11,7 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.handoffs import TrackedFix
+from custody.service import TrackedFix
 from tracking.stored_track import StoredTrack
 
 __all__ = ["PositionsTrackLookup"]

@@ -41,6 +41,7 @@ from api.buyer_tracking import LinkCheck, check_link, links_channel, track_view
 from api.i18n import pick_language, translate
 from api.settings import Settings
 from dispatch.tracking_links import TrackingLinkError, TrackingLinkExpired, TrackingLinkGone
+from tracking.live_store import feed_channel
 from tracking.subscription import RedisSubscription
 
 __all__ = ["router", "TrackHub", "MIN_INTERVAL_S", "REFRESH_S", "CLOSE_GONE", "CLOSE_INVALID"]
@@ -82,7 +83,7 @@ class TrackHub:
 
     def __init__(self, redis: Redis, settings: Settings) -> None:
         prefix = settings.redis_prefix
-        self.feed_channel = f"{prefix}tracking:feed"
+        self.feed_channel = feed_channel(prefix)
         self.links_channel = links_channel(settings)
         self._courier_prefix = f"{prefix}courier-messages:"
         self._by_order: dict[int, set[Watcher]] = defaultdict(set)

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from api.settings import Settings
 from dispatch.couriers import record_last_seen
 from dispatch.locations import point_ewkt, to_lat_lon
-from dispatch.models import Courier, Order, OrderEvent
+from dispatch.tables import Courier, Order, OrderEvent
 from dispatch.times import rfc3339
 from geodata.models import Zone
 from geodata.zones import active_zone_boxes

@@ -52,8 +52,8 @@ from api.socket_limits import MessageBudget
 from dispatch.couriers import list_couriers
 from dispatch.lifecycle import PLANNED_STATUSES, OrderStatus
 from dispatch.locations import to_lat_lon
-from dispatch.models import User
 from dispatch.orders import OrderFilters, list_visible_orders
+from dispatch.tables import User
 from dispatch.times import rfc3339_from_s
 from tracking.batches import parse_batch
 from tracking.coalescing import BBox, parse_bbox

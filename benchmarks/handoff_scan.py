@@ -148,7 +148,7 @@ def pure_verification(seconds: float) -> dict:
     """Signature and claims verification only, in this process (no HTTP, no database)."""
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from dispatch.handoff_tokens import (
+    from custody.tokens import (
         HandoffClaims,
         KeyRing,
         Leg,

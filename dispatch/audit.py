@@ -2,7 +2,7 @@
 
 `record` adds an entry to the caller's session, so the entry commits (or rolls back) with the
 action. Only staff actions are recorded (dispatchers and admins: assigning, cancelling, settings,
-accounts); what couriers, sellers and buyers do is already in the order log and custody chain.
+accounts); what couriers, sellers and buyers do is already in the order log and the handoff ledger.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.models import AuditEntry, User
+from dispatch.tables import AuditEntry, User
 
 __all__ = ["STAFF_ROLES", "record", "list_entries"]
 

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.exceptions import Conflict, DuplicateObject, InvalidInput, NotFound
 from dispatch.locations import point_ewkt
-from dispatch.models import VEHICLES, Courier, User
+from dispatch.tables import VEHICLES, Courier, User
 
 __all__ = ["register_courier", "get_courier", "courier_of_user", "list_couriers", "change_shift",
            "record_last_seen"]

@@ -24,11 +24,10 @@ from typing import Literal
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.dispatch_models import DispatchOffer, PlannedStop
 from dispatch.exceptions import Conflict, NotFound
 from dispatch.lifecycle import Action, OrderStatus, next_status
-from dispatch.models import Courier, Order, OrderEvent, User
 from dispatch.orders import apply_action
+from dispatch.tables import Courier, DispatchOffer, Order, OrderEvent, PlannedStop, User
 from dispatch.times import rfc3339
 
 __all__ = [

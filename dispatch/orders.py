@@ -17,14 +17,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.couriers import courier_of_user, get_courier
-from dispatch.custody import CustodyKind
-from dispatch.custody_store import append_system_entry
-from dispatch.dispatch_models import DispatchOffer
 from dispatch.exceptions import Conflict, DuplicateObject, InvalidInput, NotFound
 from dispatch.lifecycle import ACTIVE_STATUSES, Action, OrderStatus, next_status
 from dispatch.locations import point_ewkt
-from dispatch.models import Courier, Order, OrderEvent, User
+from dispatch.order_followers import OrderMoment, tell_followers
 from dispatch.service_area import ServiceArea
+from dispatch.tables import Courier, DispatchOffer, Order, OrderEvent, User
 from dispatch.times import rfc3339
 
 __all__ = [
@@ -34,6 +32,8 @@ __all__ = [
     "get_visible_order",
     "list_visible_orders",
     "order_events",
+    "event_details_with",
+    "lock_order",
     "apply_action",
     "assign_order",
     "cancel_order",
@@ -143,8 +143,9 @@ async def create_order(session: AsyncSession, *, seller: User, new: NewOrder,
                               details={"external_id": new.external_id}) from None
     session.add(OrderEvent(order_id=order.id, type="created", from_status=None,
                            to_status=order.status, actor_id=actor.id))
-    await append_system_entry(session, order=order, kind=CustodyKind.CREATED, actor_id=actor.id,
-                              lat=new.pickup_lat, lon=new.pickup_lon)
+    await session.flush()
+    await tell_followers(session, OrderMoment(order, "created", actor.id, None,
+                                              new.pickup_lat, new.pickup_lon))
     await session.flush()
     return order
 
@@ -210,6 +211,21 @@ async def order_events(session: AsyncSession, order_id: int) -> list[OrderEvent]
     return list((await session.scalars(query)).all())
 
 
+async def lock_order(session: AsyncSession, order_id: int) -> Order | None:
+    """The order row, locked for the rest of the transaction (`SELECT ... FOR UPDATE`), with
+    no visibility rule: for callers that prove their right otherwise (a signed handoff token)."""
+    return await session.scalar(select(Order).where(Order.id == order_id).with_for_update())
+
+
+async def event_details_with(session: AsyncSession, order_id: int, key: str
+                             ) -> list[dict[str, Any]]:
+    """The `details` of the order's events that carry `key`, oldest first (for packages that
+    record their own facts in the log, such as the hash of each handoff's ledger entry)."""
+    rows = await session.scalars(select(OrderEvent.details).where(
+        OrderEvent.order_id == order_id, OrderEvent.details.has_key(key)).order_by(OrderEvent.id))
+    return [dict(details) for details in rows]
+
+
 async def apply_action(session: AsyncSession, order: Order, action: Action, *, actor: User | None,
                        now: datetime, lat: float | None = None, lon: float | None = None,
                        courier_id: int | None = None, details: dict[str, Any] | None = None,
@@ -227,9 +243,8 @@ async def apply_action(session: AsyncSession, order: Order, action: Action, *, a
     )
     session.add(event)
     await session.flush()
-    if action is Action.FAIL:  # a failed handoff is evidence too: it goes on the ledger
-        await append_system_entry(session, order=order, kind=CustodyKind.FAILED,
-                                  actor_id=actor.id if actor else None, at=now, lat=lat, lon=lon)
+    await tell_followers(session, OrderMoment(order, action.value, actor.id if actor else None,
+                                              now, lat, lon))
     return event
 
 
@@ -268,6 +283,4 @@ async def cancel_order(session: AsyncSession, *, order_id: int, actor: User, now
         raise NotFound(f"order {order_id} not found", details={"order_id": order_id})
     await apply_action(session, order, Action.CANCEL, actor=actor, now=now,
                        details={"reason": reason} if reason else None)
-    await append_system_entry(session, order=order, kind=CustodyKind.CANCELLED,
-                              actor_id=actor.id, at=now)
     return order

@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.exceptions import InvalidInput, NotFound
 from dispatch.locations import point_ewkt
-from dispatch.models import PickupPlace, User
 from dispatch.service_area import ServiceArea
+from dispatch.tables import PickupPlace, User
 
 __all__ = ["add_pickup_place", "list_pickup_places", "get_pickup_place"]
 

@@ -13,9 +13,8 @@ from datetime import datetime
 from sqlalchemy import delete, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.dispatch_models import PlannedStop
-from dispatch.models import Order
 from dispatch.routes import LIVE_STATUSES, RouteStop, stop_wire
+from dispatch.tables import Order, PlannedStop
 
 __all__ = ["RouteStop", "replace_routes", "read_route", "stop_wire"]
 

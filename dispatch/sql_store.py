@@ -27,7 +27,6 @@ from dispatch.cycle import (
 from dispatch.effects import OrderVersion, resolve_effects, touched_orders
 from dispatch.leader import check_fence
 from dispatch.lifecycle import Action
-from dispatch.models import Order
 from dispatch.offers import (
     create_offer,
     expire_due_offers,
@@ -40,6 +39,7 @@ from dispatch.orders import apply_action
 from dispatch.planning import Decision
 from dispatch.route_store import replace_routes
 from dispatch.state_store import PositionSource, load_snapshot
+from dispatch.tables import Order
 
 __all__ = ["SqlDispatchStore", "apply_decision"]
 

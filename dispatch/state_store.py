@@ -20,6 +20,7 @@ from dispatch.effects import OrderVersion
 from dispatch.lifecycle import PLANNED_STATUSES
 from dispatch.offers import offered_pairs
 from dispatch.planning import CourierState, OrderState, Snapshot
+from geodata.zones import active_zones_covering, any_active_zone
 
 __all__ = ["PositionSource", "NoLivePositions", "LoadedState", "load_snapshot", "OPEN_STATUSES"]
 
@@ -60,9 +61,7 @@ ORDERS_SQL = text("""
 SELECT o.id, o.status, o.courier_id, o.size, o.updated_at, o.created_at,
        ST_Y(o.pickup_location::geometry) AS p_lat, ST_X(o.pickup_location::geometry) AS p_lon,
        ST_Y(o.dropoff_location::geometry) AS d_lat, ST_X(o.dropoff_location::geometry) AS d_lon,
-       o.pickup_window_start, o.pickup_window_end, o.dropoff_window_start, o.dropoff_window_end,
-       ARRAY(SELECT z.id FROM zones z
-             WHERE z.active AND ST_Covers(z.area, o.pickup_location)) AS zone_ids
+       o.pickup_window_start, o.pickup_window_end, o.dropoff_window_start, o.dropoff_window_end
 FROM orders o
 WHERE o.status = ANY(:statuses)
 ORDER BY o.id
@@ -122,15 +121,17 @@ async def load_snapshot(session: AsyncSession, *, now: datetime, positions: Posi
 
     statuses = sorted(s.value for s in OPEN_STATUSES)
     order_rows = (await session.execute(ORDERS_SQL, {"statuses": statuses})).all()
+    # geodata owns the zones: it says which active zones cover each pickup
+    zone_ids = await active_zones_covering(session, [(r.p_lat, r.p_lon) for r in order_rows])
     orders = []
     versions: dict[int, OrderVersion] = {}
-    for r in order_rows:
+    for r, zones in zip(order_rows, zone_ids, strict=True):
         orders.append(OrderState(
             r.id, r.status, r.courier_id, float(r.p_lat), float(r.p_lon), float(r.d_lat),
             float(r.d_lon), r.size,
             _window(r.pickup_window_start, r.pickup_window_end, now),
             _window(r.dropoff_window_start, r.dropoff_window_end, now),
-            frozenset(r.zone_ids or ()), max(0.0, (now - r.created_at).total_seconds())))
+            zones, max(0.0, (now - r.created_at).total_seconds())))
         versions[r.id] = OrderVersion(r.status, r.courier_id, r.updated_at)
 
     previous: dict[int, list[tuple[int, str]]] = {}
@@ -138,8 +139,7 @@ async def load_snapshot(session: AsyncSession, *, now: datetime, positions: Posi
     for r in (await session.execute(ROUTES_SQL)).all():
         previous.setdefault(r.courier_id, []).append((r.order_id, r.kind))
         etas.setdefault(r.courier_id, []).append(r.eta)
-    zones_defined = bool(await session.scalar(text("SELECT EXISTS (SELECT 1 FROM zones "
-                                                   "WHERE active)")))
+    zones_defined = await any_active_zone(session)
     excluded = await offered_pairs(session, order_ids=[o.id for o in orders])
     fleet = (await session.execute(FLEET_SQL)).first()
     snapshot = Snapshot(tuple(couriers), tuple(orders),

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from dispatch.exceptions import DuplicateObject, InvalidInput, NotFound
-from dispatch.models import ROLES, User
+from dispatch.tables import ROLES, User
 
 __all__ = ["create_user", "get_user", "find_user_by_name", "revoke_tokens", "change_password",
            "set_active"]

@@ -30,8 +30,8 @@ import orjson
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from dispatch.dispatch_models import WebhookDelivery, WebhookEndpoint, WebhookOutbox
 from dispatch.exceptions import InvalidInput
+from dispatch.tables import WebhookDelivery, WebhookEndpoint, WebhookOutbox
 from dispatch.times import rfc3339
 
 __all__ = [

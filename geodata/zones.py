@@ -27,6 +27,8 @@ __all__ = [
     "list_zones",
     "active_zone_boxes",
     "zones_containing",
+    "active_zones_covering",
+    "any_active_zone",
     "nearest_zone",
     "import_zones_geojson",
 ]
@@ -133,6 +135,34 @@ async def zones_containing(session: AsyncSession, *, lat: float, lon: float,
     if active_only:
         query = query.where(Zone.active.is_(True))
     return list((await session.scalars(query)).all())
+
+
+ZONES_COVERING_SQL = text("""
+SELECT p.n, ARRAY(SELECT z.id FROM zones z
+                  WHERE z.active
+                    AND ST_Covers(z.area, ST_SetSRID(ST_MakePoint(p.lon, p.lat), 4326)::geography)
+                  ORDER BY z.id) AS zone_ids
+FROM unnest(CAST(:lats AS double precision[]), CAST(:lons AS double precision[]))
+     WITH ORDINALITY AS p(lat, lon, n)
+""")
+
+
+async def active_zones_covering(session: AsyncSession, points: list[tuple[float, float]]
+                                ) -> list[frozenset[int]]:
+    """For each `(lat, lon)`, the ids of the active zones covering it (boundary included),
+    in one query: the planner asks this for every open order's pickup each cycle."""
+    if not points:
+        return []
+    rows = (await session.execute(ZONES_COVERING_SQL, {
+        "lats": [float(lat) for lat, _ in points], "lons": [float(lon) for _, lon in points],
+    })).all()
+    covering = {int(r.n): frozenset(r.zone_ids or ()) for r in rows}
+    return [covering[n] for n in range(1, len(points) + 1)]
+
+
+async def any_active_zone(session: AsyncSession) -> bool:
+    """Whether any zone is active (without one, the whole map is served)."""
+    return bool(await session.scalar(text("SELECT EXISTS (SELECT 1 FROM zones WHERE active)")))
 
 
 async def nearest_zone(session: AsyncSession, *, lat: float, lon: float,

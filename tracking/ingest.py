@@ -22,7 +22,7 @@ from dataclasses import dataclass, field, replace
 from tracking.filters import FilterConfig, explain_fix
 from tracking.fixes import Fix, Rejection
 
-__all__ = ["Cursor", "Decision", "decide"]
+__all__ = ["Cursor", "IngestVerdict", "decide"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,7 +33,9 @@ class Cursor:
 
 
 @dataclass(slots=True)
-class Decision:
+class IngestVerdict:
+    """What becomes of one courier's batch: fixes to store, refusals, duplicates, the ack."""
+
     courier_id: int
     accepted: list[Fix] = field(default_factory=list)
     rejected: list[Rejection] = field(default_factory=list)
@@ -43,7 +45,7 @@ class Decision:
 
 
 def decide(cursor: Cursor, fixes: list[Fix], *, config: FilterConfig, now_s: float,
-           stored_below_mark: Collection[int] | None = None) -> Decision:
+           stored_below_mark: Collection[int] | None = None) -> IngestVerdict:
     """What to store, refuse and acknowledge for `fixes` (sorted by `seq` first).
 
     `stored_below_mark` says which seqs at or below the cursor's mark are already stored (the
@@ -53,7 +55,7 @@ def decide(cursor: Cursor, fixes: list[Fix], *, config: FilterConfig, now_s: flo
     filters that need no predecessor; it does not move the cursor. `None` treats everything
     at or below the mark as re-sent.
     """
-    decision = Decision(courier_id=cursor.courier_id)
+    decision = IngestVerdict(courier_id=cursor.courier_id)
     last_seq, last_fix = cursor.last_seq, cursor.last_fix
     decided: set[int] = set()
     ordered = sorted(fixes, key=lambda f: (-1 if f.seq is None else f.seq))

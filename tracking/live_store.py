@@ -23,7 +23,7 @@ from redis.asyncio import Redis
 from geodata.points import haversine_m
 from tracking.fixes import Fix
 
-__all__ = ["LiveStore", "position_wire", "GEO_MAX_LAT"]
+__all__ = ["LiveStore", "feed_channel", "position_wire", "GEO_MAX_LAT"]
 
 #: Redis GEO indexes latitudes within Web Mercator's range only; beyond it GEOADD and GEOSEARCH
 #: refuse the pair. The index stores a clamped latitude (the exact fix is in `tracking:last`).
@@ -43,6 +43,11 @@ def position_wire(courier_id: int, fix: Fix, *, stale: bool = False) -> dict:
     return body
 
 
+def feed_channel(prefix: str) -> str:
+    """The Redis channel on which every worker's fixes and feed messages are published."""
+    return f"{prefix}tracking:feed"
+
+
 class LiveStore:
     def __init__(self, redis: Redis, prefix: str) -> None:
         self.redis = redis
@@ -50,7 +55,7 @@ class LiveStore:
         self.last_key = f"{prefix}tracking:last"
         self.seen_key = f"{prefix}tracking:seen"
         self.stale_key = f"{prefix}tracking:stale"
-        self.channel = f"{prefix}tracking:feed"
+        self.channel = feed_channel(prefix)
 
     async def apply(self, latest: dict[int, Fix], *,
                     messages: Iterable[dict] = ()) -> list[dict]:
@@ -114,6 +119,21 @@ class LiveStore:
             except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
                 continue
         return out
+
+    async def position(self, courier_id: int) -> dict | None:
+        """The courier's last live fix as `{"lat", "lon", "heading", "speed", "ts"}` (heading
+        and speed may be None), or None when there is none or it cannot be read. Raises if
+        Redis does."""
+        raw = await self.redis.hget(self.last_key, str(courier_id))
+        if raw is None:
+            return None
+        try:
+            body = orjson.loads(raw)
+            return {"lat": float(body["lat"]), "lon": float(body["lon"]),
+                    "heading": body.get("heading"), "speed": body.get("speed"),
+                    "ts": float(body["ts"])}
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return None
 
     async def nearby(self, *, lat: float, lon: float, radius_m: float,
                      limit: int) -> list[tuple[int, float]]:

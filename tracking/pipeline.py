@@ -1,7 +1,7 @@
 """The ingest pipeline: submissions gathered per event-loop tick, one transaction per batch.
 
 Every WebSocket message and HTTP upload becomes a `submit(courier_id, fixes)` that waits for
-its `Decision`. A writer drains whatever arrived since its last transaction, so under load one
+its `IngestVerdict`. A writer drains whatever arrived since its last transaction, so under load one
 commit serves hundreds of connections (the batch grows while the previous transaction runs),
 and at low load a lone point is written at once. Up to `concurrency` transactions run at once
 so that a commit's fsync does not leave the database idle; they lock the couriers' cursors in
@@ -21,12 +21,15 @@ from collections.abc import Callable
 
 from tracking.background import BackgroundTask
 from tracking.fixes import Fix
-from tracking.ingest import Decision
+from tracking.ingest import IngestVerdict
 from tracking.position_store import PositionStore
 
 __all__ = ["IngestPipeline", "IngestUnavailable"]
 
 log = logging.getLogger(__name__)
+
+#: One courier's batch waiting for a writer, and where its verdict goes.
+_Submission = tuple[int, list[Fix], "asyncio.Future[IngestVerdict]"]
 
 
 class IngestUnavailable(Exception):
@@ -47,7 +50,7 @@ class IngestPipeline:
         self._busy: set[int] = set()  # couriers in a transaction now
         self.on_committed = on_committed
         self.clock = clock
-        self._pending: list[tuple[int, list[Fix], asyncio.Future[Decision]]] = []
+        self._pending: list[_Submission] = []
         self._wakeup = asyncio.Event()
         self._writer = BackgroundTask(self._run, "tracking-writer")
         self.batches = 0
@@ -55,9 +58,9 @@ class IngestPipeline:
         self.slowest_commit_s = 0.0
         self.slow_commit_s = 0.5
 
-    async def submit(self, courier_id: int, fixes: list[Fix]) -> Decision:
+    async def submit(self, courier_id: int, fixes: list[Fix]) -> IngestVerdict:
         """Waits until `fixes` are decided and committed; `IngestUnavailable` if not."""
-        future: asyncio.Future[Decision] = asyncio.get_running_loop().create_future()
+        future: asyncio.Future[IngestVerdict] = asyncio.get_running_loop().create_future()
         self._pending.append((courier_id, fixes, future))
         self._wakeup.set()
         if not self._writer.running:  # no writer running (tests, scripts): write inline
@@ -91,12 +94,12 @@ class IngestPipeline:
         if self._pending:
             self._wakeup.set()
 
-    def _take(self) -> list[tuple[int, list[Fix], asyncio.Future[Decision]]]:
+    def _take(self) -> list[tuple[int, list[Fix], asyncio.Future[IngestVerdict]]]:
         """The oldest submissions up to `max_batch_points`, skipping couriers that are in a
         transaction already: a courier's batches must be decided in the order they came
         (the cursor's high-water mark would otherwise count an earlier batch as re-sent)."""
-        batch: list[tuple[int, list[Fix], asyncio.Future[Decision]]] = []
-        rest: list[tuple[int, list[Fix], asyncio.Future[Decision]]] = []
+        batch: list[tuple[int, list[Fix], asyncio.Future[IngestVerdict]]] = []
+        rest: list[tuple[int, list[Fix], asyncio.Future[IngestVerdict]]] = []
         points = 0
         for item in self._pending:
             if points >= self.max_batch_points or item[0] in self._busy:
@@ -113,14 +116,14 @@ class IngestPipeline:
         if batch:
             await self._write(batch)
 
-    async def _write(self, batch: list[tuple[int, list[Fix], asyncio.Future[Decision]]]) -> None:
+    async def _write(self, batch: list[_Submission]) -> None:
         couriers = {courier_id for courier_id, _, _ in batch}
         try:
             await self._commit(batch)
         finally:
             self._busy.difference_update(couriers)
 
-    async def _commit(self, batch: list[tuple[int, list[Fix], asyncio.Future[Decision]]]) -> None:
+    async def _commit(self, batch: list[_Submission]) -> None:
         started = time.monotonic()
         try:
             decisions = await self.store.commit_batch(

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tracking.filters import FilterConfig
 from tracking.fixes import Fix
-from tracking.ingest import Cursor, Decision, decide
+from tracking.ingest import Cursor, IngestVerdict, decide
 
 __all__ = ["PositionStore", "Submission", "WriterConnections", "track_geojson"]
 
@@ -151,7 +151,7 @@ class PositionStore:
                 yield _DriverSqlAdapter(conn)
 
     async def commit_batch(self, submissions: Sequence[Submission], *,
-                           now_s: float) -> list[Decision]:
+                           now_s: float) -> list[IngestVerdict]:
         """Decides and stores every submission in one transaction; one decision each."""
         ids = sorted({courier_id for courier_id, _ in submissions})
         async with self._writer_transaction() as conn:
@@ -169,7 +169,7 @@ class PositionStore:
             else:
                 raise RuntimeError(f"tracking cursors not lockable: {missing}")
             stored = await self._stored_below_marks(conn, submissions, cursors)
-            decisions: list[Decision] = []
+            decisions: list[IngestVerdict] = []
             rows: list[dict[str, Any]] = []
             for courier_id, fixes in submissions:
                 known = stored.setdefault(courier_id, set())

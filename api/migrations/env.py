@@ -5,7 +5,8 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import create_engine, pool
 
-from dispatch.models import DispatchBase
+from custody.tables import CustodyRow  # noqa: F401  (its table joins the metadata)
+from dispatch.tables import DispatchBase
 from geodata.models import GeodataBase
 from tracking.models import TrackingBase
 

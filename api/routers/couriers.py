@@ -25,7 +25,7 @@ from dispatch.couriers import (
     register_courier,
 )
 from dispatch.exceptions import NotFound
-from dispatch.models import Courier
+from dispatch.tables import Courier
 
 router = APIRouter(prefix="/couriers", tags=["couriers"])
 errors = schemas.error_responses

@@ -25,17 +25,18 @@ from api.offer_answers import answer_offer, my_courier
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
 from dispatch import audit
 from dispatch.couriers import courier_of_user, get_courier
-from dispatch.dispatch_models import (
+from dispatch.exceptions import NotFound
+from dispatch.locations import to_lat_lon
+from dispatch.offers import offer_wire, pending_offers
+from dispatch.route_store import RouteStop, read_route, stop_wire
+from dispatch.tables import (
     FleetSettings,
+    Order,
+    User,
     WebhookDelivery,
     WebhookEndpoint,
     WebhookOutbox,
 )
-from dispatch.exceptions import NotFound
-from dispatch.locations import to_lat_lon
-from dispatch.models import Order, User
-from dispatch.offers import offer_wire, pending_offers
-from dispatch.route_store import RouteStop, read_route, stop_wire
 from dispatch.webhooks import endpoint_wire, register_endpoint
 
 __all__ = ["router"]

@@ -38,19 +38,10 @@ from api.schemas import (
 )
 from api.settings import Settings
 from api.track_lookup import PositionsTrackLookup
-from dispatch.custody import ChainVerdict, CustodyEntry
-from dispatch.custody_store import verify_order_chain
-from dispatch.handoff_errors import TOKEN_VERIFICATION_ERRORS
-from dispatch.handoff_keys import HandoffKeyStore
-from dispatch.handoff_state_store import RedisHandoffState
-from dispatch.handoff_tokens import (
-    KeyRing,
-    Leg,
-    fallback_code,
-    public_jwks,
-    verify_handoff_token,
-)
-from dispatch.handoffs import (
+from custody.chain import ChainVerdict, CustodyEntry
+from custody.errors import TOKEN_VERIFICATION_ERRORS
+from custody.keys import HandoffKeyStore
+from custody.service import (
     ISSUABLE_STATUSES,
     IssuedToken,
     ScanPolicy,
@@ -60,6 +51,15 @@ from dispatch.handoffs import (
     scan_fallback_code,
     scan_handoff,
     token_courier,
+)
+from custody.state_store import RedisHandoffState
+from custody.store import verify_order_chain
+from custody.tokens import (
+    KeyRing,
+    Leg,
+    fallback_code,
+    public_jwks,
+    verify_handoff_token,
 )
 from dispatch.lifecycle import OrderStatus
 from dispatch.orders import get_visible_order, order_events

@@ -20,13 +20,12 @@ from api.ids import IdPath, IdQuery
 from api.presenters import order_out
 from api.routers.handoffs import scan_policy
 from api.track_lookup import PositionsTrackLookup
+from custody.service import check_arrival
 from dispatch import audit
 from dispatch.couriers import courier_of_user
 from dispatch.exceptions import DuplicateObject, NotFound
-from dispatch.handoffs import check_arrival
 from dispatch.lifecycle import Action
 from dispatch.locations import to_lat_lon
-from dispatch.models import IdempotencyRecord, User
 from dispatch.orders import (
     NewOrder,
     OrderFilters,
@@ -39,6 +38,7 @@ from dispatch.orders import (
     order_events,
 )
 from dispatch.pickup_places import get_pickup_place
+from dispatch.tables import IdempotencyRecord, User
 
 router = APIRouter(prefix="/orders", tags=["orders"])
 errors = schemas.error_responses

@@ -9,8 +9,8 @@ from api.deps import CurrentUser, SessionDep
 from api.errors import ApiError
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
 from dispatch.locations import to_lat_lon
-from dispatch.models import PickupPlace
 from dispatch.pickup_places import add_pickup_place, list_pickup_places
+from dispatch.tables import PickupPlace
 
 router = APIRouter(prefix="/pickup-places", tags=["pickup places"])
 errors = schemas.error_responses

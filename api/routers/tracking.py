@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from pydantic import BaseModel, Field
 
-from api.deps import CurrentUser, DispatcherUser, SessionDep
+from api.deps import CurrentUser, DispatcherUser, SessionDep, own_courier
 from api.errors import ApiError
 from api.ids import Id, IdPath
 from api.pagination import CursorQuery, LimitQuery, decode_cursor, page_of
@@ -29,14 +29,14 @@ from api.schemas import (
     UtcDateTime,
     error_responses,
 )
-from dispatch.couriers import courier_of_user, get_courier
+from dispatch.couriers import get_courier
 from dispatch.exceptions import NotFound
-from dispatch.models import User
+from dispatch.tables import User
 from dispatch.times import rfc3339
 from tracking.batches import parse_batch
 from tracking.devices import courier_for_device_key, list_devices, register_device, revoke_device
 from tracking.fixes import Fix
-from tracking.ingest import Decision
+from tracking.ingest import IngestVerdict
 from tracking.osmand import parse_osmand_fields, parse_osmand_json
 from tracking.owntracks import owntracks_device_hints, parse_owntracks
 from tracking.pipeline import IngestUnavailable
@@ -51,7 +51,7 @@ errors = error_responses
 MAX_TRACK_POINTS = 50_000
 
 
-def ack_message(decision: Decision, parse_rejections: list | None = None) -> dict:
+def ack_message(decision: IngestVerdict, parse_rejections: list | None = None) -> dict:
     """The `ack` body shared by the WebSocket and HTTP ingest."""
     rejected = [r.as_wire() for r in (parse_rejections or [])]
     rejected.extend(r.as_wire() for r in decision.rejected)
@@ -60,15 +60,11 @@ def ack_message(decision: Decision, parse_rejections: list | None = None) -> dic
 
 
 async def courier_id_of(session: Any, user: User) -> int:
-    if user.role != "courier":
-        raise ApiError(403, "courier_required", "Only a courier can send positions.")
-    courier = await courier_of_user(session, user.id)
-    if courier is None:
-        raise ApiError(403, "courier_required", "Only a courier can send positions.")
-    return courier.id
+    refusal = ApiError(403, "courier_required", "Only a courier can send positions.")
+    return (await own_courier(session, user, refusal)).id
 
 
-async def _submit(request: Request, courier_id: int, fixes: list[Fix]) -> Decision:
+async def _submit(request: Request, courier_id: int, fixes: list[Fix]) -> IngestVerdict:
     try:
         return await request.app.state.tracking.pipeline.submit(courier_id, fixes)
     except IngestUnavailable:

@@ -18,9 +18,8 @@ from api.deps import CurrentUser, RedisDep, SessionDep, SettingsDep
 from api.errors import ApiError
 from api.ids import IdPath
 from api.links import public_base
-from dispatch.dispatch_models import TrackingLink
-from dispatch.models import User
 from dispatch.orders import get_visible_order
+from dispatch.tables import TrackingLink, User
 from dispatch.tracking_links import TrackingLinkClaims, sign_tracking_token, tracking_link_key
 
 __all__ = ["router"]

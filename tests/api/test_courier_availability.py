@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import text
 from tracking_support import InProcessServer, recv_json, ws_connect
 
-from dispatch.models import Order
 from dispatch.offers import create_offer
+from dispatch.tables import Order
 
 API = "/api/v1"
 

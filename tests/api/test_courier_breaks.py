@@ -8,10 +8,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlalchemy import select, text
 
-from dispatch.dispatch_models import DispatchOffer
-from dispatch.models import Order
 from dispatch.offers import create_offer, release_off_shift
 from dispatch.state_store import NoLivePositions, load_snapshot
+from dispatch.tables import DispatchOffer, Order
 from tests.conftest import INSIDE, every_item
 
 

@@ -18,11 +18,10 @@ import orjson
 import pytest
 from sqlalchemy import select, update
 
-from dispatch.dispatch_models import DispatchOffer, PlannedStop
 from dispatch.locations import point_ewkt
-from dispatch.models import Courier, Order
 from dispatch.planning import build_problem
 from dispatch.state_store import NoLivePositions, load_snapshot
+from dispatch.tables import Courier, DispatchOffer, Order, PlannedStop
 from routing.plan import StopKind, StopRef, schedule_routes
 from routing.validator import validate
 from tests.conftest import INSIDE, INSIDE_2, withdraw_open_work

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from tracking_support import InProcessServer, quick_actor, recv_json, send_points, ws_connect
 
 from api.handoff_refusals import refusal_message
-from dispatch.models import Order, OrderEvent
+from dispatch.tables import Order, OrderEvent
 
 POSITION_KEYS = {"id", "lat", "lon", "ts", "speed", "heading", "acc", "stale"}
 SNAPSHOT_COURIER_KEYS = POSITION_KEYS | {"name", "vehicle", "shift_state", "age_s"}

@@ -20,10 +20,10 @@ from joserfc.jwk import KeySet
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
-from dispatch.custody import CustodyEntry, CustodyKind
-from dispatch.custody_store import append_entry
-from dispatch.handoff_state_store import RedisHandoffState
-from dispatch.handoff_tokens import HandoffClaims, Leg, new_token_id, sign_handoff_token
+from custody.chain import CustodyEntry, CustodyKind
+from custody.state_store import RedisHandoffState
+from custody.store import append_entry
+from custody.tokens import HandoffClaims, Leg, new_token_id, sign_handoff_token
 from tests.conftest import INSIDE, INSIDE_2, Actor, order_body
 
 pytestmark = pytest.mark.filterwarnings("ignore:EdDSA is deprecated")
@@ -473,7 +473,7 @@ async def test_simultaneous_scans_on_two_workers_exactly_one_wins(client, second
 async def test_a_failed_write_releases_the_single_use_claim(client, app, new_case, monkeypatch):
     """If recording the handoff fails after the Redis claim, the claim is released, nothing is
     written, and the honest retry succeeds."""
-    import dispatch.handoffs
+    import custody.service
 
     case = await new_case()
     token = (await issue(client, case, "pickup"))["token"]
@@ -487,7 +487,7 @@ async def test_a_failed_write_releases_the_single_use_claim(client, app, new_cas
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as tolerant:
         with monkeypatch.context() as patch:
-            patch.setattr(dispatch.handoffs, "append_entry", broken_append)
+            patch.setattr(custody.service, "append_entry", broken_append)
             response = await scan(tolerant, case.cast.courier, token)
     assert response.status_code >= 500
     assert await snapshot(app, case.order_id) == before
@@ -554,7 +554,7 @@ async def test_only_an_admin_rotates_keys(client, cast):
 async def test_token_signed_by_an_unknown_key_is_refused(client, app, new_case):
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from dispatch.handoff_tokens import KeyRing, SigningKey
+    from custody.tokens import KeyRing, SigningKey
 
     case = await new_case()
     stranger = KeyRing((SigningKey.from_private(Ed25519PrivateKey.generate()),))
@@ -854,8 +854,8 @@ async def test_ledger_detects_a_rewritten_or_removed_delivery(client, app, new_c
     (written with each handoff event) still tell."""
     from dataclasses import replace
 
-    from dispatch.custody import entry_hash
-    from dispatch.custody_store import load_chain
+    from custody.chain import entry_hash
+    from custody.store import load_chain
 
     case = await new_case()
     assert (await scan(client, cast.courier, (await issue(client, case, "pickup"))["token"])

@@ -6,7 +6,7 @@ import time
 from sqlalchemy import create_engine, inspect
 
 from api.database import downgrade, upgrade
-from dispatch.models import DispatchBase
+from dispatch.tables import DispatchBase
 from geodata.models import GeodataBase
 from tests.conftest import create_scratch_database, drop_database
 from tracking.models import TrackingBase

@@ -12,7 +12,7 @@ from tests.conftest import INSIDE, INSIDE_2, OUTSIDE, order_body
 async def _count_orders(app) -> int:
     from sqlalchemy import func, select
 
-    from dispatch.models import Order
+    from dispatch.tables import Order
 
     async with app.state.sessionmaker() as session:
         return await session.scalar(select(func.count()).select_from(Order))
@@ -313,8 +313,8 @@ async def test_a_failed_pickup_goes_on_the_custody_ledger(client, actors, make_o
 async def test_a_courier_sees_orders_broadcast_to_it(client, actors, make_order, app):
     from datetime import UTC, datetime
 
-    from dispatch.models import Order
     from dispatch.offers import create_offer
+    from dispatch.tables import Order
 
     offered, bystander = await actors.make("courier"), await actors.make("courier")
     order = await make_order()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import text
 
 from api.principals import PrincipalCache
-from dispatch.models import User
+from dispatch.tables import User
 
 
 class Clock:

@@ -19,12 +19,12 @@ from api.database import make_engine, make_sessionmaker, upgrade
 from dispatch.couriers import change_shift, register_courier
 from dispatch.cycle import PlannerConfig, run_cycle
 from dispatch.memory_store import MemoryDispatchStore
-from dispatch.models import Order
 from dispatch.offers import accept_offer, decline_offer
 from dispatch.orders import NewOrder, create_order
 from dispatch.service_area import ZoneServiceArea
 from dispatch.sql_store import SqlDispatchStore
 from dispatch.state_store import NoLivePositions
+from dispatch.tables import Order
 from dispatch.users import create_user
 from geodata.points import LatLon
 from geodata.straight_line import StraightLineModel

@@ -30,8 +30,8 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_private_key,
 )
 
-from dispatch.handoff_errors import HandoffKeysManaged
-from dispatch.handoff_tokens import KeyRing, SigningKey
+from custody.errors import HandoffKeysManaged
+from custody.tokens import KeyRing, SigningKey
 
 __all__ = ["HandoffKeyStore", "load_key_ring", "rotate_key", "key_ring_from_pem",
            "KEY_FILE_PATTERN"]

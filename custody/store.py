@@ -1,73 +1,31 @@
-"""The custody ledger in PostgreSQL: the `custody_entries` table and its two operations.
+"""The custody ledger in PostgreSQL: appending entries and reading an order's chain.
 
-The table is append-only (a trigger refuses UPDATE and DELETE), `(order_id, seq)` is unique
-so two writers cannot fork an order's chain, and `token_id` is unique so a handoff token is
-spent at most once even if the Redis single-use marker is lost. Callers hold the order row
-locked (`SELECT ... FOR UPDATE`) while appending and commit the unit of work themselves.
+The table (`custody.tables`) is append-only (a trigger refuses UPDATE and DELETE),
+`(order_id, seq)` is unique so two writers cannot fork an order's chain, and `token_id` is
+unique so a handoff token is spent at most once even if the Redis single-use marker is lost.
+Callers hold the order row locked (`SELECT ... FOR UPDATE`) while appending and commit the
+unit of work themselves. The anchors (each handoff's hash in the order's event log) are read
+through `dispatch.orders.event_details_with`.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from decimal import Decimal
 
-from sqlalchemy import (
-    BigInteger,
-    DateTime,
-    Double,
-    ForeignKey,
-    Integer,
-    Numeric,
-    String,
-    UniqueConstraint,
-    select,
-)
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import Mapped, mapped_column
 
-from dispatch.custody import ChainVerdict, CustodyEntry, CustodyKind, chain_next, verify_chain
-from dispatch.models import DispatchBase, Order, OrderEvent
+from custody.chain import ChainVerdict, CustodyEntry, CustodyKind, chain_next, verify_chain
+from custody.tables import CustodyRow
+from dispatch.orders import event_details_with
+from dispatch.tables import Order
 
-__all__ = ["CustodyRow", "append_entry", "append_system_entry", "load_chain", "load_anchors",
+__all__ = ["append_entry", "append_system_entry", "load_chain", "load_anchors",
            "anchor_details", "verify_order_chain", "token_spent"]
 
 #: Keys of an order event's `details` that anchor the custody entry written with it.
 ANCHOR_SEQ_KEY = "custody_seq"
 ANCHOR_HASH_KEY = "custody_hash"
-
-
-class CustodyRow(DispatchBase):
-    __tablename__ = "custody_entries"
-    __table_args__ = (
-        UniqueConstraint("order_id", "seq", name="custody_entries_order_seq_key"),
-        UniqueConstraint("token_id", name="custody_entries_token_id_key"),
-    )
-
-    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=True)
-    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
-    seq: Mapped[int] = mapped_column(Integer)
-    kind: Mapped[str] = mapped_column(String(16))
-    at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    recorded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
-    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    courier_id: Mapped[int | None] = mapped_column(BigInteger)
-    counterparty_id: Mapped[int | None] = mapped_column(BigInteger)
-    lat: Mapped[float | None] = mapped_column(Double)
-    lon: Mapped[float | None] = mapped_column(Double)
-    token_id: Mapped[str | None] = mapped_column(String(64))
-    method: Mapped[str] = mapped_column(String(16))
-    cod_amount: Mapped[Decimal | None] = mapped_column(Numeric(14, 2))
-    prev_hash: Mapped[str] = mapped_column(String(64))
-    hash: Mapped[str] = mapped_column(String(64))
-
-    def to_entry(self) -> CustodyEntry:
-        return CustodyEntry(
-            order_id=self.order_id, seq=self.seq, kind=CustodyKind(self.kind), at=self.at,
-            recorded_at=self.recorded_at, actor_id=self.actor_id, courier_id=self.courier_id,
-            counterparty_id=self.counterparty_id, lat=self.lat, lon=self.lon,
-            token_id=self.token_id, method=self.method, cod_amount=self.cod_amount,
-            prev_hash=self.prev_hash, hash=self.hash,
-        )
 
 
 async def load_chain(session: AsyncSession, order_id: int) -> list[CustodyEntry]:
@@ -108,10 +66,8 @@ async def append_system_entry(session: AsyncSession, *, order: Order, kind: Cust
 
 async def load_anchors(session: AsyncSession, order_id: int) -> dict[int, str]:
     """`seq -> hash` of custody entries as the order's event log recorded them."""
-    rows = await session.scalars(select(OrderEvent.details).where(
-        OrderEvent.order_id == order_id, OrderEvent.details.has_key(ANCHOR_HASH_KEY)))
     anchors: dict[int, str] = {}
-    for details in rows:
+    for details in await event_details_with(session, order_id, ANCHOR_HASH_KEY):
         seq, digest = details.get(ANCHOR_SEQ_KEY), details.get(ANCHOR_HASH_KEY)
         if isinstance(seq, int) and isinstance(digest, str):
             anchors[seq] = digest

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dispatch.custody import (
+from custody.chain import (
     GENESIS_HASH,
     CustodyEntry,
     CustodyKind,

@@ -9,7 +9,7 @@ hash is also written into the order's append-only event log when it happens, whi
 rewritten or removed last entry. So `verify_chain` names the first entry that no longer
 holds, which is what settles a dispute.
 
-No I/O here: `dispatch.custody_store` reads and writes the rows.
+No I/O here: `custody.store` reads and writes the rows.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from joserfc import jws as joserfc_jws
 from joserfc import jwt as joserfc_jwt
 from joserfc.jwk import KeySet, OctKey, OKPKey
 
-from dispatch.handoff_errors import (
+from custody.errors import (
     HandoffAlgorithmRefused,
     HandoffBadSignature,
     HandoffKeysManaged,
@@ -26,8 +26,8 @@ from dispatch.handoff_errors import (
     HandoffTokenNotYetValid,
     HandoffUnknownKey,
 )
-from dispatch.handoff_keys import HandoffKeyStore, key_ring_from_pem, load_key_ring, rotate_key
-from dispatch.handoff_tokens import (
+from custody.keys import HandoffKeyStore, key_ring_from_pem, load_key_ring, rotate_key
+from custody.tokens import (
     FALLBACK_CODE_DIGITS,
     HandoffClaims,
     KeyRing,

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from dispatch.handoff_errors import ArrivalTrackFar, HandoffTrackFar
-from dispatch.handoffs import (
+from custody.errors import ArrivalTrackFar, HandoffTrackFar
+from custody.service import (
     ScanPolicy,
     TrackedFix,
     check_tracked_fix,

@@ -35,15 +35,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
-from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from dispatch.couriers import courier_of_user
-from dispatch.custody import CustodyEntry, CustodyKind
-from dispatch.custody_store import anchor_details, append_entry, token_spent
-from dispatch.exceptions import NotFound
-from dispatch.handoff_errors import (
+from custody.chain import CustodyEntry, CustodyKind
+from custody.errors import (
     ArrivalTrackFar,
     HandoffCodeInvalid,
     HandoffCodeLocked,
@@ -59,7 +55,8 @@ from dispatch.handoff_errors import (
     HandoffTrackNotNear,
     HandoffWrongCourier,
 )
-from dispatch.handoff_tokens import (
+from custody.store import anchor_details, append_entry, token_spent
+from custody.tokens import (
     HandoffClaims,
     KeyRing,
     Leg,
@@ -69,10 +66,12 @@ from dispatch.handoff_tokens import (
     sign_handoff_token,
     verify_handoff_token,
 )
+from dispatch.couriers import courier_of_user
+from dispatch.exceptions import NotFound
 from dispatch.lifecycle import Action, OrderStatus
 from dispatch.locations import LatLon, to_lat_lon
-from dispatch.models import Order, User
-from dispatch.orders import apply_action, get_visible_order
+from dispatch.orders import apply_action, get_visible_order, lock_order
+from dispatch.tables import Order, User
 from dispatch.times import rfc3339, rfc3339_from_s
 from geodata.points import haversine_m
 
@@ -173,7 +172,7 @@ class TrackLookup(Protocol):
 
 
 class HandoffState(Protocol):
-    """Short-lived shared state (Redis in production: `dispatch.handoff_state_store`)."""
+    """Short-lived shared state (Redis in production: `custody.state_store`)."""
 
     async def claim_token(self, token_id: str, *, ttl_s: int) -> bool: ...
 
@@ -350,8 +349,7 @@ async def scan_handoff(
         raise HandoffLegMismatch(f"this is the {claims.leg.value} code, not the "
                                  f"{expected_leg.value} code",
                                  details={"leg": claims.leg.value})
-    order = await session.scalar(select(Order).where(Order.id == claims.order_id)
-                                 .with_for_update())
+    order = await lock_order(session, claims.order_id)
     if order is None:
         raise NotFound(f"order {claims.order_id} not found",
                        details={"order_id": claims.order_id})

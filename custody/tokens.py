@@ -16,7 +16,7 @@ JWK thumbprint, so it follows from the key itself. Verification accepts exactly 
 the key up by `kid` in a `KeyRing` and only then reads the claims.
 
 This module is pure: no clock (times are arguments), no files, no network. Keys are loaded and
-rotated by `dispatch.handoff_keys`.
+rotated by `custody.keys`.
 """
 
 from __future__ import annotations
@@ -36,7 +36,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from dispatch.handoff_errors import (
+from custody.errors import (
     HandoffAlgorithmRefused,
     HandoffBadSignature,
     HandoffTokenExpired,
