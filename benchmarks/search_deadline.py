@@ -29,17 +29,19 @@ sys.path.insert(0, str(ROOT))
 
 from routing import lilim  # noqa: E402
 from routing.ejection import minimise_routes  # noqa: E402
+from routing.fleet_minimisation import ejection_instance  # noqa: E402
 from routing.lns import shorten_routes  # noqa: E402
+from routing.ortools_model import Layout  # noqa: E402
 from routing.plan import StopKind, StopRef  # noqa: E402
-from routing.solver import _ejection_instance, _Layout, warm_up  # noqa: E402
+from routing.solver import warm_up  # noqa: E402
 
 SHARED = Path(os.environ.get("COURIER_SHARED_DATA", ROOT.parent / "shared" / "data"))
 
 
 def measure(name: str, budget_s: float, runs: int) -> dict:
     problem = lilim.read(SHARED / "lilim100" / f"{name}.txt")
-    layout = _Layout(problem)
-    instance = _ejection_instance(layout)
+    layout = Layout(problem)
+    instance = ejection_instance(layout)
     start = [[layout.node_of[StopRef(s.id, StopKind.PICKUP)],
               layout.node_of[StopRef(s.id, StopKind.DELIVERY)]] for s in problem.shipments]
     rows = {"minimise_routes": [], "shorten_routes": []}

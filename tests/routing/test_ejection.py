@@ -11,20 +11,21 @@ from routing_cases import make_problem, shared_lilim
 
 from routing import lilim
 from routing.ejection import EjectionInstance, Pacer, check_routes, minimise_routes, plan_cost
+from routing.fleet_minimisation import ejection_instance
 from routing.lns import shorten_routes
+from routing.ortools_model import Layout, routes_from_plan
 from routing.plan import StopKind, StopRef
 from routing.problem import Problem, Shipment, Stop, Vehicle, Weights
-from routing.solver import _ejection_instance, _Layout, _routes_from_plan
 
 
-def _instance(problem: Problem) -> tuple[EjectionInstance, _Layout]:
-    layout = _Layout(problem)
-    instance = _ejection_instance(layout)
+def _instance(problem: Problem) -> tuple[EjectionInstance, Layout]:
+    layout = Layout(problem)
+    instance = ejection_instance(layout)
     assert instance is not None
     return instance, layout
 
 
-def _nodes(layout: _Layout, shipment_id: str) -> list[int]:
+def _nodes(layout: Layout, shipment_id: str) -> list[int]:
     return [
         layout.node_of[StopRef(shipment_id, StopKind.PICKUP)],
         layout.node_of[StopRef(shipment_id, StopKind.DELIVERY)],
@@ -132,13 +133,13 @@ def test_ruin_and_recreate_never_lengthens_the_plan():
 def test_only_identical_fleets_with_hard_windows_take_this_path():
     shipments = [Shipment("s", Stop(1), Stop(2))]
     mixed = [Vehicle("a", 0, 10), Vehicle("b", 0, 5)]
-    assert _ejection_instance(_Layout(make_problem(shipments, vehicles=mixed))) is None
+    assert ejection_instance(Layout(make_problem(shipments, vehicles=mixed))) is None
     pinned = [Shipment("s", Stop(1), Stop(2), assigned_vehicle=0)]
     same = [Vehicle("a", 0, 10), Vehicle("b", 0, 10)]
-    assert _ejection_instance(_Layout(make_problem(pinned, vehicles=same))) is None
+    assert ejection_instance(Layout(make_problem(pinned, vehicles=same))) is None
     soft = [Shipment("s", Stop(1), Stop(2, latest_s=30, soft_latest=True))]
-    assert _ejection_instance(_Layout(make_problem(soft, vehicles=same))) is None
-    assert _ejection_instance(_Layout(make_problem(shipments, vehicles=same))) is not None
+    assert ejection_instance(Layout(make_problem(soft, vehicles=same))) is None
+    assert ejection_instance(Layout(make_problem(shipments, vehicles=same))) is not None
 
 
 def test_lr202_needs_one_route_fewer_than_vrooms_plan():
@@ -146,7 +147,7 @@ def test_lr202_needs_one_route_fewer_than_vrooms_plan():
 
     problem = lilim.read(shared_lilim("lr202.txt"))
     instance, layout = _instance(problem)
-    start = _routes_from_plan(layout, layout.matrices(), solve_vroom(problem))
+    start = routes_from_plan(layout, layout.matrices(), solve_vroom(problem))
     start = [r for r in start if r]
     assert len(start) == 4  # the best-known solution has 3
     routes = minimise_routes(

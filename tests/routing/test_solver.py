@@ -193,9 +193,9 @@ def test_pickup_precedes_delivery_in_every_route(tiny_lilim_path):
 
 
 def test_node_matrices_are_extended_for_appended_orders(two_couriers_problem: Problem):
-    from routing.solver import _Layout
+    from routing.ortools_model import Layout
 
-    before = _Layout(two_couriers_problem).matrices()
+    before = Layout(two_couriers_problem).matrices()
     grown = make_problem(
         list(two_couriers_problem.shipments) + [Shipment("new", Stop(5), Stop(3))],
         vehicles=list(two_couriers_problem.vehicles),
@@ -209,7 +209,7 @@ def test_node_matrices_are_extended_for_appended_orders(two_couriers_problem: Pr
         durations_s=two_couriers_problem.durations_s,
         distances_m=two_couriers_problem.distances_m,
     )
-    layout = _Layout(grown)
+    layout = Layout(grown)
     assert before.is_prefix_of(layout.matrices())
     extended, rebuilt = layout.matrices(previous=before), layout.matrices()
     for key in (("time", "default"), ("cost", "default")):
