@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Writes the API's message catalogue (`api/i18n.py`) as JSON for the console build.
+"""Writes the API's messages (the catalogues in `api/locale`, read by `api/i18n.py`) as JSON
+for the console build.
 
 The console shows error codes that reach it outside an HTTP answer (refused handoff scans on
 the live feed, WebSocket refusals) in the dispatcher's language, with the API's own texts.

@@ -9,96 +9,13 @@ function or class that takes a `code` parameter (`ApiError(status, "code", ...)`
 
 from __future__ import annotations
 
-import ast
 import re
-from pathlib import Path
 
 from api.i18n import LANGUAGES, MESSAGES, pick_language, translate, translate_validation
+from scripts.error_codes import raised_error_codes
+from scripts.messages import untranslated
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-#: The packages whose errors reach a user (simulations/ only talks to its own command line).
-PACKAGES = ("api", "dispatch", "tracking", "geodata", "routing")
-CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 CYRILLIC = re.compile(r"[\u0400-\u04FF]")
-
-
-def _strings(node: ast.AST):
-    """The string constants an expression can evaluate to (`a if c else b`, `{..}.get(k, d)`)."""
-    if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        yield node.value
-    elif isinstance(node, ast.IfExp):
-        yield from _strings(node.body)
-        yield from _strings(node.orelse)
-    elif isinstance(node, ast.BoolOp):
-        for value in node.values:
-            yield from _strings(value)
-    elif (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-          and node.func.attr == "get" and isinstance(node.func.value, ast.Dict)):
-        for value in node.func.value.values:
-            yield from _strings(value)
-        for default in node.args[1:]:
-            yield from _strings(default)
-
-
-def _callee(func: ast.AST) -> str | None:
-    if isinstance(func, ast.Name):
-        return func.id
-    return func.attr if isinstance(func, ast.Attribute) else None
-
-
-def _is_code(target: ast.AST) -> bool:
-    return isinstance(target, ast.Name) and target.id == "code"
-
-
-def raised_error_codes() -> dict[str, set[str]]:
-    """Code -> the files that can raise it, over `PACKAGES`."""
-    trees = [(path, ast.parse(path.read_text("utf-8")))
-             for package in PACKAGES for path in sorted((PROJECT_ROOT / package).rglob("*.py"))]
-    # Which positional argument is `code`, for every function and class that takes one.
-    code_position: dict[str, int] = {}
-    for _, tree in trees:
-        for node in ast.walk(tree):
-            if isinstance(node, ast.ClassDef):
-                for item in node.body:
-                    if isinstance(item, ast.FunctionDef) and item.name == "__init__":
-                        names = [a.arg for a in item.args.posonlyargs + item.args.args][1:]
-                        if "code" in names:
-                            code_position[node.name] = names.index("code")
-            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef) \
-                    and node.name != "__init__":
-                names = [a.arg for a in node.args.posonlyargs + node.args.args]
-                if names and names[0] in ("self", "cls"):
-                    names = names[1:]
-                if "code" in names:
-                    code_position[node.name] = names.index("code")
-    codes: dict[str, set[str]] = {}
-    for path, tree in trees:
-        for node in ast.walk(tree):
-            found: list[str] = []
-            if isinstance(node, ast.ClassDef):
-                for item in node.body:
-                    assigned = (isinstance(item, ast.Assign) and any(map(_is_code, item.targets))
-                                or isinstance(item, ast.AnnAssign) and _is_code(item.target))
-                    if assigned and item.value is not None:
-                        found += _strings(item.value)
-            elif isinstance(node, ast.Assign) and any(map(_is_code, node.targets)):
-                found += _strings(node.value)
-            elif isinstance(node, ast.Call):
-                for keyword in node.keywords:
-                    if keyword.arg == "code":
-                        found += _strings(keyword.value)
-                position = code_position.get(_callee(node.func))
-                if position is not None and len(node.args) > position:
-                    found += _strings(node.args[position])
-            elif isinstance(node, ast.Dict):
-                for key, value in zip(node.keys, node.values, strict=True):
-                    if isinstance(key, ast.Constant) and key.value == "code":
-                        found += _strings(value)
-            for code in found:
-                if CODE.match(code):
-                    codes.setdefault(code, set()).add(str(path.relative_to(PROJECT_ROOT)))
-    return codes
-
 
 def test_the_collector_finds_codes_of_every_kind():
     codes = raised_error_codes()
@@ -119,7 +36,12 @@ def test_every_error_code_the_code_raises_has_a_message_in_every_language():
         for code in raised_error_codes()
     }
     missing = {code: languages for code, languages in missing.items() if languages}
-    assert not missing, f"add these to api/i18n.py MESSAGES: {missing}"
+    assert not missing, (f"run scripts/messages.py, then translate these in "
+                         f"api/locale/<language>/LC_MESSAGES/messages.po: {missing}")
+
+
+def test_every_catalogue_translates_every_entry_of_the_template():
+    assert untranslated() == {}
 
 
 def test_messages_are_written_in_their_own_script():
@@ -161,3 +83,28 @@ def test_validation_messages_are_translated_with_their_context():
         "Значение должно быть больше 0")
     assert translate_validation("missing", None, "uz", "x") == "Majburiy maydon"
     assert translate_validation("some_future_type", {}, "ru", "pydantic text") == "pydantic text"
+
+
+def test_extraction_brings_a_missing_code_into_the_catalogue_untranslated(tmp_path):
+    import shutil
+
+    from babel.messages.pofile import read_po, write_po
+
+    from api.i18n import LOCALE_DIR
+    from scripts.messages import update
+
+    shutil.copytree(LOCALE_DIR, tmp_path / "locale")
+    ru = tmp_path / "locale" / "ru" / "LC_MESSAGES" / "messages.po"
+    with ru.open("rb") as f:
+        catalogue = read_po(f, locale="ru")
+    catalogue.delete("courier_over_capacity", context="error")
+    with ru.open("wb") as f:
+        write_po(f, catalogue)
+    assert untranslated(tmp_path / "locale") == {"ru": ["error:courier_over_capacity"]}
+
+    update(tmp_path / "locale")
+    with ru.open("rb") as f:
+        merged = read_po(f, locale="ru")
+    entry = merged.get("courier_over_capacity", context="error")
+    assert entry is not None and entry.string == ""   # there, waiting for a translator
+    assert untranslated(tmp_path / "locale") == {"ru": ["error:courier_over_capacity"]}
