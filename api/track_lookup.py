@@ -1,20 +1,23 @@
-"""The handoff checks' `custody.service.TrackLookup`, answered by tracking's stored track.
+"""Tracking's stored track, adapted to the ports of the packages that ask about it.
 
-Dispatch and tracking do not know each other: tracking answers in its own terms
-(`tracking.stored_track.StoredTrack`, a `Fix`), and this adapter turns that into the
-`TrackedFix` dispatch asked for.
+`PositionsTrackLookup` is the handoff checks' `custody.service.TrackLookup`; `StoredTrackAround`
+is the tickets' `tickets.service.TrackAround`. Custody, tickets and tracking do not know each
+other: tracking answers in its own terms (`StoredTrack`, a `Fix`, the position store's rows)
+and these adapters turn that into what was asked for.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from custody.service import TrackedFix
+from dispatch.times import rfc3339_from_s
 from tracking.stored_track import StoredTrack
 
-__all__ = ["PositionsTrackLookup"]
+__all__ = ["PositionsTrackLookup", "StoredTrackAround"]
 
 
 class PositionsTrackLookup:
@@ -34,3 +37,16 @@ class PositionsTrackLookup:
                                             window_s=window_s)
         return None if fix is None else TrackedFix(lat=fix.lat, lon=fix.lon, at_s=fix.ts_s,
                                                    accuracy_m=fix.accuracy_m)
+
+
+class StoredTrackAround:
+    """`tickets.service.TrackAround` over tracking's position store."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    async def fixes(self, courier_id: int, *, start: datetime, end: datetime,
+                    limit: int) -> list[dict[str, Any]]:
+        rows = await self._store.track(courier_id, start=start, end=end, limit=limit)
+        return [{"ts": rfc3339_from_s(ts_s), "lat": lat, "lon": lon, "accuracy_m": accuracy}
+                for _seq, ts_s, lat, lon, accuracy, _speed, _heading in rows]

@@ -33,6 +33,7 @@ __all__ = [
     "list_visible_orders",
     "order_events",
     "event_details_with",
+    "record_event",
     "lock_order",
     "apply_action",
     "assign_order",
@@ -224,6 +225,20 @@ async def event_details_with(session: AsyncSession, order_id: int, key: str
     rows = await session.scalars(select(OrderEvent.details).where(
         OrderEvent.order_id == order_id, OrderEvent.details.has_key(key)).order_by(OrderEvent.id))
     return [dict(details) for details in rows]
+
+
+async def record_event(session: AsyncSession, order: Order, event_type: str, *,
+                       actor: User | None, now: datetime,
+                       details: dict[str, Any] | None = None) -> OrderEvent:
+    """Logs something that happened to the order without moving it (a ticket opened or
+    resolved): the event keeps the status as it is, so the log still ends in the order's
+    status and the webhooks carry the event like any other."""
+    event = OrderEvent(order_id=order.id, type=event_type, from_status=order.status,
+                       to_status=order.status, actor_id=actor.id if actor else None,
+                       courier_id=order.courier_id, at=now, details=details)
+    session.add(event)
+    await session.flush()
+    return event
 
 
 async def apply_action(session: AsyncSession, order: Order, action: Action, *, actor: User | None,

@@ -102,8 +102,12 @@ async def register_endpoint(session: AsyncSession, *, owner_id: int, seller_id: 
     return endpoint
 
 
+#: Order events about a problem ticket; their payload also names the ticket, its kind and (when
+#: resolved) its resolution.
+TICKET_EVENTS = ("ticket_opened", "ticket_resolved")
+
 FAN_OUT_SQL = text("""
-SELECT e.id, e.order_id, e.type, e.from_status, e.to_status, e.courier_id, e.at,
+SELECT e.id, e.order_id, e.type, e.from_status, e.to_status, e.courier_id, e.at, e.details,
        o.seller_id, o.external_id, o.status
 FROM order_events e JOIN orders o ON o.id = e.order_id
 WHERE e.id > :after
@@ -128,6 +132,9 @@ async def fan_out_events(session: AsyncSession, *, now: datetime, limit: int = 1
         payload = {"event_id": r.id, "type": r.type, "order_id": r.order_id,
                    "external_id": r.external_id, "from_status": r.from_status,
                    "status": r.to_status, "courier_id": r.courier_id, "at": rfc3339(r.at)}
+        if r.type in TICKET_EVENTS and isinstance(r.details, dict):
+            payload["ticket"] = {key: r.details.get(key)
+                                 for key in ("ticket_id", "kind", "resolution")}
         for ep in endpoints:
             if ep.seller_id is not None and ep.seller_id != r.seller_id:
                 continue

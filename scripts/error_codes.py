@@ -16,7 +16,7 @@ from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 #: The packages whose errors reach a user (simulations/ only talks to its own command line).
-PACKAGES = ("api", "custody", "dispatch", "tracking", "geodata", "routing")
+PACKAGES = ("api", "custody", "dispatch", "tickets", "tracking", "geodata", "routing")
 CODE = re.compile(r"^[a-z][a-z0-9_]*$")
 
 

@@ -22,7 +22,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 #: Lower layers first; a package may import from strictly lower layers only.
-LAYERS = {"geodata": 0, "routing": 1, "tracking": 1, "dispatch": 2, "custody": 3,
+LAYERS = {"geodata": 0, "routing": 1, "tracking": 1, "dispatch": 2, "custody": 3, "tickets": 4,
           "simulations": 4, "api": 5}
 PACKAGES = tuple(LAYERS)
 #: Redis key families and their owners (the text after `{prefix}`).

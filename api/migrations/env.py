@@ -8,6 +8,7 @@ from sqlalchemy import create_engine, pool
 from custody.tables import CustodyRow  # noqa: F401  (its table joins the metadata)
 from dispatch.tables import DispatchBase
 from geodata.models import GeodataBase
+from tickets.tables import Ticket  # noqa: F401
 from tracking.models import TrackingBase
 
 target_metadata = [DispatchBase.metadata, GeodataBase.metadata, TrackingBase.metadata]

@@ -297,3 +297,29 @@ async def test_the_secret_is_answered_once_and_hidden_from_the_list(client, acto
         assert len(mine) == 2
         assert all("secret" not in e for e in mine)
         assert SECRET not in listed.text and generated["secret"] not in listed.text
+
+
+async def test_a_resolved_ticket_reaches_the_marketplace_once_with_its_resolution(
+        app, client, actors, make_order, make_receiver):
+    receiver = make_receiver()
+    seller, admin = await actors.make("seller"), await actors.make("admin")
+    await _register(client, seller, receiver.url("/tickets"),
+                    event_types=["ticket_opened", "ticket_resolved"])
+    order = await make_order(seller)
+    opened = await client.post(f"/api/v1/orders/{order['id']}/tickets",
+                               json={"kind": "damaged", "message": "the box was crushed"},
+                               headers=seller.headers)
+    assert opened.status_code == 201, opened.text
+    ticket_id = opened.json()["id"]
+    resolved = await client.post(f"/api/v1/tickets/{ticket_id}/resolve",
+                                 json={"resolution": "refund", "note": "photos attached"},
+                                 headers=admin.headers)
+    assert resolved.status_code == 200, resolved.text
+    assert await app.state.dispatch.deliver_webhooks_once() == 2
+    assert await app.state.dispatch.deliver_webhooks_once() == 0   # exactly once each
+    bodies = receiver.bodies("/tickets")
+    assert [(b["type"], b["status"], b["ticket"]) for b in bodies] == [
+        ("ticket_opened", "pending", {"ticket_id": ticket_id, "kind": "damaged",
+                                      "resolution": None}),
+        ("ticket_resolved", "pending", {"ticket_id": ticket_id, "kind": "damaged",
+                                        "resolution": "refund"})]

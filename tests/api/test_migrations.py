@@ -73,7 +73,7 @@ def test_one_head():
     from api.database import alembic_config
 
     heads = ScriptDirectory.from_config(alembic_config("postgresql://unused")).get_heads()
-    assert heads == ["0010"]
+    assert heads == ["0011"]
 
 
 def _versions(url: str) -> list[str]:
@@ -154,6 +154,8 @@ async def _a_working_day(settings, tmp_path) -> None:
             token = (await post(f"/orders/{order['id']}/handoff-tokens", {"leg": "pickup"},
                                 seller, 201))["token"]
             await post("/handoffs/scan", {"token": token, **INSIDE}, courier)  # custody
+            await post(f"/orders/{order['id']}/tickets",  # a ticket with its evidence
+                       {"kind": "late", "message": "still waiting"}, buyer, 201)
             await app.state.dispatch.deliver_webhooks_once()  # outbox, a failed delivery
             assert offered["id"] != order["id"]
 
@@ -187,11 +189,15 @@ async def test_downgrade_one_step_at_a_time_with_data_present(tmp_path):
         await _a_working_day(settings, tmp_path)
         for table in ("users", "couriers", "orders", "order_events", "positions",
                       "custody_entries", "dispatch_offers", "planned_stops", "webhook_outbox",
-                      "webhook_deliveries", "tracking_links", "map_roads"):
+                      "webhook_deliveries", "tracking_links", "map_roads", "tickets",
+                      "ticket_comments"):
             assert _count(url, table), table
         orders, users = _count(url, "orders"), _count(url, "users")
         assert _shift_states(url) == ["break", "on"]
 
+        courier_db("downgrade", "-1")  # 0011: tickets and their comments go
+        assert _versions(url) == ["0010"] and _count(url, "tickets") is None
+        assert (_count(url, "orders"), _count(url, "users")) == (orders, users)
         courier_db("downgrade", "-1")  # 0010: the audit log goes
         assert _versions(url) == ["0009"] and _count(url, "audit_log") is None
         courier_db("downgrade", "-1")  # 0009: the token version column goes, nothing else
