@@ -10,6 +10,7 @@ import sys
 import time
 
 import pytest
+from order_support import LEADER_WORKER
 from sqlalchemy import text
 
 from api.database import make_engine, make_sessionmaker
@@ -65,30 +66,13 @@ async def test_cycles_are_serialised(settings):
         await engine.dispose()
 
 
-WORKER = """
-import asyncio, sys
-from api.app import create_app
-from api.settings import Settings
-
-async def main():
-    app = create_app(Settings())
-    async with app.router.lifespan_context(app):
-        while True:
-            leader = app.state.dispatch.leader
-            print(f"leader {leader.epoch}" if leader.leading else "follower", flush=True)
-            await asyncio.sleep(0.2)
-
-asyncio.run(main())
-"""
-
-
 def _spawn(settings) -> subprocess.Popen:
     env = {**os.environ, "COURIER_MODE": "test", "DATABASE_URL": settings.database_url,
            "REDIS_URL": settings.redis_url, "COURIER_REDIS_PREFIX": settings.redis_prefix,
            "COURIER_DATA_DIR": str(settings.data_dir), "COURIER_NETWORK": "none",
            "COURIER_DISPATCH_LOOP": "1", "COURIER_DISPATCH_INTERVAL_S": "0.5",
            "COURIER_DISPATCH_LEADER_RETRY_S": "0.2", "COURIER_DISPATCH_SOLVER_TIME_S": "0.1"}
-    return subprocess.Popen([sys.executable, "-c", WORKER], cwd=PROJECT_ROOT, env=env,
+    return subprocess.Popen([sys.executable, "-c", LEADER_WORKER], cwd=PROJECT_ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
 

@@ -17,6 +17,7 @@ import pytest
 import segno
 from joserfc import jwt as joserfc_jwt
 from joserfc.jwk import KeySet
+from order_support import add_track_point
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
@@ -135,16 +136,6 @@ def forge(app, case: Case, *, leg: Leg = Leg.PICKUP, issued_at_s: int | None = N
         order_id=order_id or case.order_id, leg=leg,
         courier_id=courier_id or case.cast.courier.courier_id, token_id=new_token_id(),
         issued_at_s=issued_at_s, expires_at_s=issued_at_s + ttl_s), ring)
-
-
-async def add_track_point(app, courier_id: int, point: dict, at: datetime) -> None:
-    """Stores one fix of the courier's track, as the tracking pipeline would."""
-    async with app.state.sessionmaker() as session:
-        await session.execute(text(
-            "INSERT INTO positions (courier_id, recorded_at, location) VALUES "
-            "(:c, :t, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)"),
-            {"c": courier_id, "t": at, "lat": point["lat"], "lon": point["lon"]})
-        await session.commit()
 
 
 # --- the happy path ----------------------------------------------------------------------------

@@ -21,6 +21,7 @@ import uuid
 from pathlib import Path
 
 import pytest
+from order_support import LEADER_WORKER, consistency_problems
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
@@ -36,23 +37,6 @@ pytestmark = pytest.mark.slow
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 ORDERS = 8
-WORKER = """
-import asyncio
-from api.app import create_app
-from api.settings import Settings
-
-async def main():
-    app = create_app(Settings())
-    async with app.router.lifespan_context(app):
-        while True:
-            leader = app.state.dispatch.leader
-            print(f"leader {leader.epoch}" if leader.leading else "follower", flush=True)
-            await asyncio.sleep(0.2)
-
-asyncio.run(main())
-"""
-
-
 @pytest.fixture
 async def city(settings):
     """A database of its own: a zone, a seller, three couriers on shift, pending orders."""
@@ -93,36 +77,13 @@ def _spawn(settings, url: str) -> subprocess.Popen:
            "COURIER_DISPATCH_LOOP": "1", "COURIER_DISPATCH_INTERVAL_S": "0.5",
            "COURIER_DISPATCH_LEADER_RETRY_S": "0.2", "COURIER_DISPATCH_SOLVER_TIME_S": "0.2",
            "COURIER_DISPATCH_ONLINE_WINDOW_S": "0"}
-    return subprocess.Popen([sys.executable, "-c", WORKER], cwd=PROJECT_ROOT, env=env,
+    return subprocess.Popen([sys.executable, "-c", LEADER_WORKER], cwd=PROJECT_ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
 
 
 async def _status_lines(procs) -> list[str]:
     return [line.strip() for line in
             await asyncio.gather(*(asyncio.to_thread(p.stdout.readline) for p in procs))]
-
-
-async def _consistent(engine) -> list[str]:
-    """What breaks 'each order is what its log says' (empty: consistent)."""
-    async with engine.connect() as conn:
-        rows = (await conn.execute(text("""
-            SELECT o.id, o.status, o.courier_id,
-                   (SELECT e.to_status FROM order_events e WHERE e.order_id = o.id
-                     AND e.to_status IS NOT NULL ORDER BY e.id DESC LIMIT 1) AS logged,
-                   (SELECT count(*) FROM dispatch_offers f WHERE f.order_id = o.id
-                     AND f.state = 'pending') AS offers
-            FROM orders o"""))).all()
-    problems = []
-    for order_id, status, courier_id, logged, offers in rows:
-        if status != (logged or "pending"):
-            problems.append(f"order {order_id}: status {status}, log says {logged}")
-        if status == "offered" and offers == 0:
-            problems.append(f"order {order_id}: offered without a pending offer")
-        if status == "pending" and offers:
-            problems.append(f"order {order_id}: pending with {offers} pending offers")
-        if status == "assigned" and courier_id is None:
-            problems.append(f"order {order_id}: assigned to nobody")
-    return problems
 
 
 async def _statuses(engine) -> dict[str, int]:
@@ -171,7 +132,7 @@ async def test_a_leader_killed_while_applying_leaves_nothing_and_is_replaced(set
                 if await _waiting_on_planned_stops(engine) != waiting:
                     break
                 await asyncio.sleep(0.1)
-            assert await _consistent(engine) == []
+            assert await consistency_problems(engine) == []
             assert await _statuses(engine) == {"pending": ORDERS}
             await lock.rollback()  # the survivor's cycles may write now
 
@@ -190,7 +151,7 @@ async def test_a_leader_killed_while_applying_leaves_nothing_and_is_replaced(set
                 break
             await asyncio.sleep(0.2)
         assert planned.get("pending", 0) == 0, planned   # the new leader planned them all
-        assert await _consistent(engine) == []
+        assert await consistency_problems(engine) == []
         async with engine.connect() as conn:
             stops = await conn.scalar(text("SELECT count(*) FROM planned_stops"))
         assert stops > 0

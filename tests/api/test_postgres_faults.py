@@ -17,6 +17,7 @@ import uuid
 
 import httpx
 import pytest
+from order_support import consistency_problems
 from postgres_support import PrivatePostgres
 from sqlalchemy import text
 from tracking_support import InProcessServer, quick_actor, recv_json, ws_connect
@@ -107,30 +108,6 @@ async def test_ingest_survives_a_database_restart_and_loses_no_acknowledged_poin
     assert sorted(rows) == sorted(acked) == list(range(1, 16))
 
 
-async def _consistent(app) -> list[str]:
-    """What breaks 'each order is what its log says', as readable lines (empty: consistent)."""
-    async with app.state.engine.connect() as conn:
-        rows = (await conn.execute(text("""
-            SELECT o.id, o.status, o.courier_id,
-                   (SELECT e.to_status FROM order_events e WHERE e.order_id = o.id
-                     AND e.to_status IS NOT NULL ORDER BY e.id DESC LIMIT 1) AS logged,
-                   (SELECT count(*) FROM dispatch_offers f WHERE f.order_id = o.id
-                     AND f.state = 'pending') AS offers
-            FROM orders o"""))).all()
-    problems = []
-    for order_id, status, courier_id, logged, offers in rows:
-        if status != (logged or "pending"):
-            problems.append(f"order {order_id}: status {status}, log says {logged}")
-        if status == "offered" and offers == 0:
-            problems.append(f"order {order_id}: offered without a pending offer")
-        if status == "pending" and offers:
-            problems.append(f"order {order_id}: pending with {offers} pending offers")
-        if (status in ("assigned", "at_pickup", "picked_up", "at_dropoff")) != (
-                courier_id is not None) and status not in ("offered", "delivered"):
-            problems.append(f"order {order_id}: {status} with courier {courier_id}")
-    return problems
-
-
 async def test_a_cycle_cut_by_a_database_restart_leaves_nothing_half_applied(service):
     postgres, app, server = service
     dispatcher = await quick_actor(app, "dispatcher")
@@ -145,7 +122,7 @@ async def test_a_cycle_cut_by_a_database_restart_leaves_nothing_half_applied(ser
                                    json={"pickup": INSIDE, "dropoff": INSIDE_2, "size": 1,
                                          "external_id": f"fault-{uuid.uuid4().hex[:8]}-{i}"})
             assert made.status_code == 201, made.text
-        assert await _consistent(app) == []
+        assert await consistency_problems(app.state.engine) == []
         cycle = asyncio.create_task(http.post("/dispatch/run", headers=headers, json={}))
         await asyncio.sleep(0.3)  # inside the cycle: loading, solving or applying
         await asyncio.to_thread(postgres.stop, "fast")
@@ -156,7 +133,7 @@ async def test_a_cycle_cut_by_a_database_restart_leaves_nothing_half_applied(ser
             if await _ready(server) == 200:
                 break
             await asyncio.sleep(0.5)
-        assert await _consistent(app) == []
+        assert await consistency_problems(app.state.engine) == []
         again = None
         for _ in range(10):  # the first use of a pooled connection may meet the old server
             again = await http.post("/dispatch/run", headers=headers, json={})
@@ -166,4 +143,4 @@ async def test_a_cycle_cut_by_a_database_restart_leaves_nothing_half_applied(ser
             await asyncio.sleep(0.5)
         assert again.status_code == 200, again.text
         assert again.json()["offers_made"] + len(again.json()["offers"]) > 0
-    assert await _consistent(app) == []
+    assert await consistency_problems(app.state.engine) == []

@@ -7,20 +7,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from order_support import add_track_point
 from sqlalchemy import text
 
 from tests.conftest import INSIDE, order_body
 
 API = "/api/v1"
-
-
-async def _add_fix(app, courier_id: int, point: dict, at: datetime) -> None:
-    async with app.state.sessionmaker() as session:
-        await session.execute(text(
-            "INSERT INTO positions (courier_id, recorded_at, location) VALUES "
-            "(:c, :t, ST_SetSRID(ST_MakePoint(:lon, :lat), 4326)::geography)"),
-            {"c": courier_id, "t": at, "lat": point["lat"], "lon": point["lon"]})
-        await session.commit()
 
 
 async def _counts(app) -> tuple[int, int, int]:
@@ -43,8 +35,8 @@ async def picked_up(app, client, actors):
     assert assigned.status_code == 200, assigned.text
     now = datetime.now(UTC)
     for seconds in (-120, -60, -10):
-        await _add_fix(app, courier.courier_id, INSIDE, now + timedelta(seconds=seconds))
-    await _add_fix(app, courier.courier_id, INSIDE, now - timedelta(minutes=30))  # too early
+        await add_track_point(app, courier.courier_id, INSIDE, now + timedelta(seconds=seconds))
+    await add_track_point(app, courier.courier_id, INSIDE, now - timedelta(minutes=30))  # too early
     token = await client.post(f"{API}/orders/{order_id}/handoff-tokens", json={"leg": "pickup"},
                               headers=seller.headers)
     scanned = await client.post(f"{API}/handoffs/scan",
